@@ -1,0 +1,37 @@
+"""pysmtp-tcl: tcllib's ``mime`` and ``smtp`` Tcl packages, implemented in Python.
+
+Importing this package does not import tkinter; the pure-Python cores live in
+:mod:`pysmtp_tcl.mime` and :mod:`pysmtp_tcl.smtp`, the Tcl bridge in
+:mod:`pysmtp_tcl.bridge` (loaded on first use).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["install", "Interpreter", "__version__"]
+
+
+def install(interp: Any, **kwargs: Any) -> Any:
+    """Register the ``mime`` and ``smtp`` packages into a Tcl interpreter.
+
+    :param interp: a ``tkinter.Tcl()`` / ``tkinter.Tk()`` object (or its
+        ``.tk`` tkapp).
+    :param route: optional ``pysmtp_tcl.bridge.context.Route(host, port)``:
+        send every ``smtp::sendmessage`` there, whatever its ``-servers``.
+    :returns: the bridge :class:`~pysmtp_tcl.bridge.context.Context`.
+
+    Afterwards ``package require mime`` / ``smtp`` in that interpreter give
+    ours even when Debian's tcllib is installed.
+    """
+    from .bridge.install import install as _install
+
+    return _install(interp, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Interpreter":
+        from .bridge.install import Interpreter
+
+        return Interpreter
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""The Tcl bridge: the only layer that talks to a Tcl interpreter."""

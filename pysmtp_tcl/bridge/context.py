@@ -1,0 +1,60 @@
+"""Per-interpreter state shared by the command implementations."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
+from .tokens import TokenRegistry
+
+
+@dataclass(frozen=True)
+class Route:
+    """An override for every send: ``host``, ``port``; ``plain`` also turns
+    off implicit TLS (capture mode's server speaks plain SMTP)."""
+
+    host: str
+    port: int
+    plain: bool = False
+
+
+class Context:
+    """What a command implementation gets as ``ctx``.
+
+    :ivar tk: the tkinter ``tkapp`` object (``tkinter.Tcl().tk``); every call
+        must stay on the interpreter's thread.
+    :ivar tokens: ``::mime::N`` token registry.
+    :ivar route: where every ``smtp::sendmessage`` goes whatever its
+        ``-servers``/``-ports`` say (``--route``, capture mode), or ``None``.
+    """
+
+    def __init__(self, tk: Any) -> None:
+        self.tk = tk
+        self.tokens = TokenRegistry()
+        self.route: Optional[Route] = None
+        self._seq = 0
+
+    def call(self, *args: Any) -> Any:
+        """``tk.call``: runs at level #0 and returns typed values."""
+        return self.tk.call(*args)
+
+    def run_callback(self, prefix: str, *args: Any) -> Tuple[int, Any, Any]:
+        """Evaluate ``prefix arg ...`` at level #0 (``uplevel #0 $prefix
+        $args``, so ``prefix`` may be a multi-word script prefix).
+
+        :returns: ``(code, result, options)``: Tcl return code (int), the
+            result and the return-options dict; never raises for Tcl errors.
+        """
+        out = self.tk.call("::pysmtp_tcl::callback", prefix, *args)
+        code, result, options = out
+        return int(code), result, options
+
+    def write_stderr(self, line: str) -> None:
+        """``puts stderr $line; flush stderr`` on Tcl's own stderr channel
+        (so a script's ``-debug`` output interleaves as with tcllib)."""
+        self.tk.call("puts", "stderr", line)
+        self.tk.call("flush", "stderr")
+
+    def unique_var(self, stem: str = "w") -> str:
+        """A fresh global Tcl variable name for private use (vwait etc.)."""
+        self._seq += 1
+        return "::pysmtp_tcl::%s%d" % (stem, self._seq)

@@ -1,0 +1,62 @@
+"""Option-value checks with tcllib's exact error texts, shared by commands."""
+from __future__ import annotations
+
+import re
+from typing import Any, List
+
+from .registry import TclError
+
+
+def boolean(value: str) -> bool:
+    """tcllib ``smtp::boolean``: only 0/1/false/true/no/yes/off/on, any case."""
+    v = value.lower()
+    if v in ("0", "false", "no", "off"):
+        return False
+    if v in ("1", "true", "yes", "on"):
+        return True
+    raise TclError("unknown boolean value: " + value)
+
+
+def split_list(ctx: Any, value: str) -> List[str]:
+    """A Tcl list's elements; Tcl's own error text for a malformed list."""
+    import tkinter
+
+    try:
+        return [str(x) for x in ctx.tk.splitlist(value)]
+    except tkinter.TclError as e:
+        raise TclError(str(e)) from None
+
+
+def list_string(ctx: Any, items: List[str]) -> str:
+    """The canonical Tcl list string of ``items`` (as ``$args`` prints)."""
+    return str(ctx.tk.call("format", "%s", tuple(items)))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A header value may hold a line break only as folding: CRLF or LF followed
+# by SP or HTAB (RFC 5322 §2.2.3).  Anything else is a forged field.
+_BAD_BREAK = re.compile(r"\r\n(?![ \t])|\n(?![ \t])|\r(?!\n)|\x00")
+
+
+def refuse_control(option: str, value: str) -> None:
+    """Reject control characters in a value that ends up in an SMTP command
+    (CR/LF would inject commands: RFC 5321 §2.3.8)."""
+    if _CONTROL.search(value):
+        raise TclError('%s value "%s" contains a control character (CR, LF, NUL ...):'
+                       " refused, it would inject SMTP commands" % (option, _visible(value)))
+
+
+def refuse_header_injection(option: str, name: str, value: str) -> None:
+    """Reject a header name that is not an RFC 5322 field name, and a value
+    whose line breaks are not folding (header injection)."""
+    if not name or any(ord(c) <= 32 or ord(c) >= 127 or c == ":" for c in name):
+        raise TclError('%s name "%s" is not a valid header field name (RFC 5322 §3.6.8)'
+                       % (option, _visible(name)))
+    if _BAD_BREAK.search(value):
+        raise TclError('%s value "%s" contains a line break that is not folding, or NUL:'
+                       " refused, it would inject header fields (RFC 5322 §2.2)"
+                       % (option, _visible(value)))
+
+
+def _visible(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n").replace("\x00", "\\0")

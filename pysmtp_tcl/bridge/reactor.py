@@ -1,0 +1,48 @@
+"""Waiting for sockets inside Tcl's event loop.
+
+tcllib waits for the server with ``vwait``, so Tk redraws, ``after`` timers
+and other file events (e.g. a tcllib ``smtpd`` in the same interpreter) run
+during a send.  :class:`TclReactor` does the same: it registers a Tcl file
+handler for the socket and an ``after`` timer, then ``vwait``s on a private
+variable.  The wait costs no CPU while idle (Tcl's notifier blocks in
+``select``/``epoll``).
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any, Optional
+
+import tkinter
+
+from .context import Context
+
+
+class TclReactor:
+    """:class:`pysmtp_tcl.smtp.connection.Reactor` backed by a Tcl interpreter."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def wait(self, sock: socket.socket, writable: bool, timeout: Optional[float]) -> bool:
+        tk = self.ctx.tk
+        var = self.ctx.unique_var("wait")
+        outcome = []
+
+        def ready(_fd: Any, _mask: Any) -> None:
+            outcome.append(True)
+            tk.call("set", var, "1")
+
+        mask = tkinter.WRITABLE if writable else tkinter.READABLE
+        fd = sock.fileno()
+        tk.createfilehandler(fd, mask, ready)
+        after_id = None
+        try:
+            if timeout is not None:
+                after_id = tk.call("after", max(0, int(timeout * 1000)), "set %s 0" % var)
+            tk.call("vwait", var)
+        finally:
+            tk.deletefilehandler(fd)
+            if after_id is not None:
+                tk.call("after", "cancel", after_id)
+            tk.call("unset", "-nocomplain", var)
+        return bool(outcome)

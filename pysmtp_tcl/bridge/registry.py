@@ -1,0 +1,119 @@
+"""Python implementations of Tcl commands, and how their outcomes reach Tcl.
+
+A Python exception escaping a tkinter ``createcommand`` callback reaches Tcl
+with an empty message (DESIGN.md §2), so implementations never let one
+escape: they *raise* :class:`TclError` / :class:`TclReturn`, and the single
+dispatcher registered as ``::pysmtp_tcl::_call`` turns every outcome into a
+two-element Tcl list ``{options result}`` that the Tcl trampoline
+``::pysmtp_tcl::invoke`` hands on with ``return -options``.  Tcl therefore sees
+exactly the return code, ``-errorcode`` and message the command produced,
+including tcllib's return code 7.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable, Dict, Optional, Sequence
+
+__all__ = ["TclError", "TclReturn", "tclcommand", "COMMANDS", "to_tcl"]
+
+
+class TclError(Exception):
+    """A Tcl error (return code 1) with tcllib's message text.
+
+    :param message: the Tcl result (what ``catch`` stores).
+    :param errorcode: optional ``-errorcode`` list (sequence of str).
+    """
+
+    def __init__(self, message: str, errorcode: Optional[Sequence[str]] = None):
+        super().__init__(message)
+        self.message = message
+        self.errorcode = tuple(errorcode) if errorcode else None
+
+
+class TclReturn(Exception):
+    """A non-error, non-ok Tcl return code (e.g. 3 ``break``, 7 for smtp).
+
+    :param code: Tcl return code (int).
+    :param result: the Tcl result value (anything :func:`to_tcl` accepts).
+    :param options: extra return options as ``(key, value, ...)`` pairs.
+    """
+
+    def __init__(self, code: int, result: Any = "", options: Sequence[Any] = ()):
+        super().__init__(code, result)
+        self.code = code
+        self.result = result
+        self.options = tuple(options)
+
+
+Impl = Callable[..., Any]
+#: Tcl-visible name (e.g. ``"mime::getheader"``) -> implementation
+#: ``fn(ctx, *args: str)``.
+COMMANDS: Dict[str, Impl] = {}
+
+
+def tclcommand(name: str) -> Callable[[Impl], Impl]:
+    """Register ``fn(ctx, *args)`` as the implementation behind ``name``.
+
+    The Tcl shim calls ``::pysmtp_tcl::invoke NAME arg ...``; arguments
+    arrive as ``str`` exactly as given in Tcl (a Tcl byte array arrives as a
+    ``str`` of U+0000-U+00FF chars).  The return value is converted with
+    :func:`to_tcl`.
+    """
+
+    def register(fn: Impl) -> Impl:
+        if name in COMMANDS:
+            raise ValueError("duplicate Tcl command implementation: " + name)
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def to_tcl(value: Any, tk: Any = None) -> Any:
+    """Convert a Python result to something tkinter turns into the right
+    Tcl value: ``str``, ``bytes`` (byte array), ``int``, nested tuples (lists).
+
+    ``str`` with U+0000 is corrupted by tkinter on Python < 3.13 (DESIGN.md
+    §2), so such strings go as byte arrays when they fit in 8 bits, else
+    through Tcl's own UTF-8 decoder.
+    """
+    if isinstance(value, str):
+        if "\x00" not in value:
+            return value
+        try:
+            return value.encode("latin-1")
+        except UnicodeEncodeError:
+            if tk is None:
+                raise
+            return tk.call("encoding", "convertfrom", "utf-8", value.encode("utf-8"))
+    if isinstance(value, (list, tuple)):
+        return tuple(to_tcl(v, tk) for v in value)
+    if isinstance(value, bool):
+        return int(value)
+    if value is None:
+        return ""
+    return value
+
+
+def dispatch(ctx: Any, name: str, *args: str) -> tuple:
+    """Run one command; always returns ``(options, result)``, never raises."""
+    fn = COMMANDS.get(name)
+    try:
+        if fn is None:
+            raise TclError('invalid command name "%s"' % name)
+        result = fn(ctx, *args)
+        return ("-code", 0), to_tcl(result, ctx.tk)
+    except TclError as e:
+        opts: tuple = ("-code", 1)
+        if e.errorcode:
+            opts += ("-errorcode", e.errorcode)
+        return opts, to_tcl(e.message, ctx.tk)
+    except TclReturn as e:
+        return ("-code", e.code) + to_tcl(e.options, ctx.tk), to_tcl(e.result, ctx.tk)
+    except Exception as e:  # a bug of ours: make it visible, never silent
+        tb = traceback.format_exc()
+        return (
+            ("-code", 1, "-errorcode", ("PYSMTP_TCL", "INTERNAL", type(e).__name__),
+             "-errorinfo", "internal error in %s: %s\n%s" % (name, e, tb)),
+            "internal error in %s: %s: %s" % (name, type(e).__name__, e),
+        )

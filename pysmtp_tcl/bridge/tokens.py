@@ -1,0 +1,52 @@
+"""Tokens that look like tcllib's (``::mime::N``), mapped to Python objects.
+
+Scripts see only the token string; reaching into token internals with
+``upvar #0 $token state`` is unsupported (DESIGN.md §1).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, Tuple
+
+
+class TokenRegistry:
+    """Per-interpreter map ``"::<ns>::N" -> object``.
+
+    Numbers grow monotonically per namespace, as tcllib's ``uid`` counters
+    do, and are never reused within one interpreter.
+    """
+
+    def __init__(self) -> None:
+        self._objects: Dict[str, Any] = {}
+        self._counters: Dict[str, int] = {}
+
+    def new(self, obj: Any, ns: str = "mime") -> str:
+        """Register ``obj`` and return its new token, e.g. ``"::mime::3"``."""
+        n = self._counters.get(ns, 0) + 1
+        self._counters[ns] = n
+        token = "::%s::%d" % (ns, n)
+        self._objects[token] = obj
+        return token
+
+    def lookup(self, token: str) -> Any:
+        """The object behind ``token``, or ``None`` if there is none.
+
+        A token given without leading ``::`` (``mime::3``) is accepted, as Tcl
+        resolves such a variable name from the global namespace.
+        """
+        obj = self._objects.get(token)
+        if obj is None and not token.startswith("::"):
+            obj = self._objects.get("::" + token)
+        return obj
+
+    def drop(self, token: str) -> Any:
+        """Forget ``token``; returns its object (``None`` if unknown)."""
+        obj = self._objects.pop(token, None)
+        if obj is None and not token.startswith("::"):
+            obj = self._objects.pop("::" + token, None)
+        return obj
+
+    def items(self) -> Iterator[Tuple[str, Any]]:
+        return iter(list(self._objects.items()))
+
+    def __len__(self) -> int:
+        return len(self._objects)

@@ -1,0 +1,27 @@
+# pysmtp_tcl.tcl -- Tcl side of the Python bridge. No logic lives here.
+#
+# ::pysmtp_tcl::_call is the Python dispatcher registered by
+# pysmtp_tcl.install(); it returns {options result}, never raises.
+
+namespace eval ::pysmtp_tcl {}
+
+if {[info commands ::pysmtp_tcl::_call] eq ""} {
+    return -code error "pysmtp-tcl: the Python bridge is not installed in this\
+        interpreter (run the script with pysmtp-tclsh, or call\
+        pysmtp_tcl.install(interp) from Python)"
+}
+
+# Call a Python implementation and hand on its outcome (code, -errorcode,
+# result) as if the calling proc had produced it.  Shim procs reach this
+# with [tailcall], so -level 1 returns to the shim proc's caller.
+proc ::pysmtp_tcl::invoke {name args} {
+    lassign [::pysmtp_tcl::_call $name {*}$args] opts result
+    return -options $opts $result
+}
+
+# Run a script callback at level #0 for Python, capturing every outcome:
+# returns {code result options}.
+proc ::pysmtp_tcl::callback {cmd args} {
+    set code [catch {uplevel #0 $cmd $args} result opts]
+    return [list $code $result $opts]
+}
