@@ -1,0 +1,150 @@
+"""``smtp::sendmessage``: option parsing (tcllib's texts), services from the
+``mime`` commands, and mapping the core's outcome to Tcl (result, error or
+return code 7)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..smtp import envelope as envmod
+from ..smtp.session import (AuthFailure, EnvelopeError, OpenFailure, ProtocolFailure,
+                            SessionOptions)
+from ..smtp.sendmessage import SendRequest, Services, send
+from .context import Context
+from .options import (boolean, list_string, refuse_control, refuse_header_injection,
+                      split_list)
+from .reactor import TclReactor
+from .registry import TclError, TclReturn, tclcommand
+
+_BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
+            "-usetls": "usetls", "-tlsimport": "tlsimport", "-tlsverify": "tlsverify"}
+
+
+def _number(option: str, value: str) -> float:
+    try:
+        n = float(value)
+    except ValueError:
+        raise TclError('%s expects a number of seconds, not "%s"' % (option, value)) from None
+    return max(0.0, n)
+
+
+def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
+    """tcllib's option loop: same order of checks and the same texts."""
+    if len(args) % 2:
+        raise TclError("Each option must have a value!  Invalid option list: "
+                       + list_string(ctx, list(args)))
+    o: Dict[str, Any] = {"atleastone": False, "debug": False, "queue": False, "usetls": True,
+                         "tlsimport": False, "tlsverify": False, "tlspolicy": "",
+                         "maxsecs": 120.0, "originator": None, "recipients": "",
+                         "servers": "localhost", "ports": "25", "client": "",
+                         "username": "", "password": "", "headers": [], "cafile": None}
+    for option, value in zip(args[::2], args[1::2]):
+        if option in _BOOLEAN:
+            o[_BOOLEAN[option]] = boolean(value)
+        elif option == "-tlspolicy":
+            o["tlspolicy"] = value
+        elif option == "-maxsecs":
+            o["maxsecs"] = _number(option, value)
+        elif option == "-header":
+            kv = split_list(ctx, value)
+            if len(kv) != 2:
+                raise TclError("-header expects a key and a value, not " + value)
+            if kv[0].lower() in envmod.FORBIDDEN:
+                raise TclError(envmod.FORBIDDEN_TEXT)
+            refuse_header_injection("-header", kv[0], kv[1])
+            o["headers"].append((kv[0], kv[1]))
+        elif option == "-originator":
+            refuse_control(option, value)
+            o["originator"] = value
+        elif option == "-recipients":
+            refuse_control(option, value)
+            o["recipients"] = value
+        elif option == "-servers":
+            o["servers"] = value  # split later, where tcllib does
+        elif option == "-ports":
+            o["ports"] = value
+        elif option == "-client":
+            refuse_control(option, value)
+            o["client"] = value
+        elif option == "-username":
+            o["username"] = value
+        elif option == "-password":
+            o["password"] = value
+        elif option == "-cafile":
+            o["cafile"] = value
+        else:
+            raise TclError("unknown option " + option)
+    return o
+
+
+def _services(ctx: Context) -> Services:
+    def parse(s: str) -> List[Dict[str, str]]:
+        out = []
+        for props in ctx.tk.splitlist(ctx.call("::mime::parseaddress", s)):
+            items = [str(x) for x in ctx.tk.splitlist(props)]
+            out.append(dict(zip(items[::2], items[1::2])))
+        return out
+
+    return Services(
+        parse_addresses=parse,
+        now_proper=lambda: str(ctx.call("::mime::parsedatetime", "-now", "proper")),
+        unique_id=lambda: str(ctx.call("::mime::uniqueID")),
+        user=str(ctx.call("set", "::tcl_platform(user)")),
+    )
+
+
+def _tlspolicy(ctx: Context, prefix: str):
+    if not prefix:
+        return None
+
+    def policy(code: int, diagnostic: str) -> str:
+        # tcllib: catch {eval $policy [list $code] [list $diag]} policy
+        rc, result, _ = ctx.run_callback(prefix, str(code), diagnostic)
+        return str(result)
+
+    return policy
+
+
+@tclcommand("smtp::sendmessage")
+def sendmessage(ctx: Context, token: str, *args: str) -> Any:
+    """``smtp::sendmessage token ?option value ...?`` (tcllib smtp 1.5.1).
+
+    Returns ``""`` or a list of ``{address code diagnostic}``; raises a Tcl
+    error for option, envelope and connection failures and returns code 7
+    for protocol failures, with tcllib's texts.
+    """
+    o = parse_options(ctx, args)
+    entity = ctx.tokens.lookup(token)
+    if entity is None:
+        raise TclError('can\'t read "state(header)": no such variable')
+    def session_options() -> SessionOptions:
+        servers = split_list(ctx, o["servers"])
+        ports = split_list(ctx, o["ports"])
+        tlsimport = o["tlsimport"]
+        if ctx.route is not None:
+            # --route / capture mode: every send goes there (capture: in clear).
+            servers, ports = [ctx.route.host], [str(ctx.route.port)]
+            tlsimport = tlsimport and not ctx.route.plain
+        client = o["client"] or ("localhost" if o["servers"] == "localhost"
+                                 else str(ctx.call("info", "hostname")))
+        return SessionOptions(servers=servers, ports=ports, client=client, debug=o["debug"],
+                              maxsecs=o["maxsecs"], queue=o["queue"], usetls=o["usetls"],
+                              tlspolicy=_tlspolicy(ctx, o["tlspolicy"]), tlsimport=tlsimport,
+                              username=o["username"], password=o["password"],
+                              tls_verify=o["tlsverify"], cafile=o["cafile"])
+
+    req = SendRequest(entity=entity, originator=o["originator"], recipients=o["recipients"],
+                      headers=o["headers"], atleastone=o["atleastone"], session=SessionOptions())
+    debug = ctx.write_stderr if o["debug"] else None
+    try:
+        refused = send(req, TclReactor(ctx), _services(ctx), debug, before_connect=session_options)
+    except envmod.EnvelopeError as e:
+        raise TclError(str(e)) from None
+    except EnvelopeError as e:
+        raise TclError(str(e), ("SMTP", "SMTPUTF8")) from None
+    except OpenFailure as e:
+        msg = e.message
+        raise TclError(msg.as_tcl_list() if not isinstance(msg, str) else msg,  # type: ignore[arg-type]
+                       e.errorcode) from None
+    except (ProtocolFailure, AuthFailure) as e:
+        raise TclReturn(7, e.reply.as_tcl_list()) from None
+    return tuple(refused)

@@ -1,0 +1,63 @@
+"""SASL mechanisms for SMTP AUTH (RFC 4954), as pure encoders.
+
+Each mechanism is a generator, primed with ``next()``; it is then sent each
+server challenge (bytes, already base64-decoded) and yields the client
+response to it (bytes, before base64).  tcllib sends ``AUTH <mech>`` without
+an initial response, so every response answers a 334 challenge.  tcllib's SASL package offers, by preference: NTLM OTP DIGEST-MD5
+CRAM-MD5 LOGIN PLAIN ANONYMOUS; we implement CRAM-MD5, LOGIN, PLAIN and
+XOAUTH2 and keep tcllib's order among them.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Callable, Dict, Generator, List
+
+Mechanism = Generator[bytes, bytes, None]
+
+#: Strongest first, as tcllib's ``SASL::mechanisms`` orders them.
+PREFERENCE: List[str] = ["CRAM-MD5", "LOGIN", "PLAIN"]
+
+
+def plain(username: str, password: str) -> Mechanism:
+    """RFC 4616: one response ``authzid NUL authcid NUL passwd``."""
+    yield b""
+    yield b"\0" + username.encode("utf-8") + b"\0" + password.encode("utf-8")
+
+
+def login(username: str, password: str) -> Mechanism:
+    """The LOGIN mechanism: user name, then password, one per challenge."""
+    yield b""
+    yield username.encode("utf-8")
+    yield password.encode("utf-8")
+
+
+def cram_md5(username: str, password: str) -> Mechanism:
+    """RFC 2195: ``user SP hex(HMAC-MD5(password, challenge))``."""
+    challenge = yield b""
+    digest = hmac.new(password.encode("utf-8"), challenge, hashlib.md5).hexdigest()
+    yield username.encode("utf-8") + b" " + digest.encode("ascii")
+
+
+def xoauth2(username: str, token: str) -> Mechanism:
+    """Google/Microsoft XOAUTH2: ``user=U^Aauth=Bearer T^A^A``."""
+    yield b""
+    yield b"user=" + username.encode("utf-8") + b"\x01auth=Bearer " + token.encode("utf-8") + b"\x01\x01"
+
+
+MECHANISMS: Dict[str, Callable[[str, str], Mechanism]] = {
+    "PLAIN": plain,
+    "LOGIN": login,
+    "CRAM-MD5": cram_md5,
+    "XOAUTH2": xoauth2,
+}
+
+
+def offered_mechanisms(ehlo_args: List[str]) -> List[str]:
+    """Mechanisms from the first EHLO keyword line matching ``AUTH*``
+    (``AUTH PLAIN LOGIN`` or the old ``AUTH=PLAIN LOGIN``), as tcllib reads
+    them: the text after the first five characters, split on white space."""
+    for line in ehlo_args:
+        if line.startswith("AUTH"):
+            return [m.upper() for m in line[5:].split()]
+    return []

@@ -1,0 +1,235 @@
+"""The SMTP client's socket: connect, (implicit or STARTTLS) TLS, lines out
+and in.  The only module of the core that touches sockets.
+
+It never blocks the thread on I/O: every wait goes through a
+:class:`Reactor`, so the Tcl bridge can wait inside Tcl's event loop (as
+tcllib's ``vwait`` does: ``after`` timers, Tk and other file events keep
+running) while pure-Python users wait in :class:`SelectorReactor`.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import selectors
+import socket
+import ssl
+import time
+from typing import Callable, Optional, Protocol
+
+from .replies import MAX_LINE
+
+
+class Reactor(Protocol):
+    """Something that can wait for a socket."""
+
+    def wait(self, sock: socket.socket, writable: bool, timeout: Optional[float]) -> bool:
+        """Wait until ``sock`` is readable (or writable); ``timeout`` in
+        seconds, ``None`` for no limit.  True if ready, False on timeout."""
+        ...
+
+
+class SelectorReactor:
+    """A :class:`Reactor` for plain Python: one ``selectors`` wait per call."""
+
+    def wait(self, sock: socket.socket, writable: bool, timeout: Optional[float]) -> bool:
+        with selectors.DefaultSelector() as sel:
+            sel.register(sock, selectors.EVENT_WRITE if writable else selectors.EVENT_READ)
+            return bool(sel.select(timeout))
+
+
+class SMTPIOError(OSError):
+    """An I/O failure, with the text tcllib's ``smtp`` reports for it.
+
+    :ivar timeout: True when it is a time-out.
+    :ivar direct: True when Tcl's ``socket`` command itself would have
+        failed (bad name or port), rather than the asynchronous connect.
+    """
+
+    def __init__(self, message: str, errno_: Optional[int] = None, timeout: bool = False,
+                 direct: bool = False):
+        super().__init__(errno_, message)
+        self.message = message
+        self.timeout = timeout
+        self.direct = direct
+
+    def __str__(self) -> str:
+        return self.message
+
+
+READ_TIMEOUT = "read from server timed out"
+PREMATURE_EOF = "premature end-of-file from server"
+
+
+class Connection:
+    """One client connection.
+
+    :param reactor: how to wait for the socket.
+    :param name: a channel-like name used in error texts (tcllib reports
+        e.g. ``error reading "sock55d0…": socket is not connected``).
+    """
+
+    def __init__(self, reactor: Reactor, name: str = "") -> None:
+        self.reactor = reactor
+        self.sock: Optional[socket.socket] = None
+        self.tls = False
+        self.name = name or "sock%x" % (id(self) & 0xFFFFFFFFFFFF)
+        self._buf = bytearray()
+
+    # -- connecting -------------------------------------------------------
+    def connect(self, host: str, port: int, timeout: Optional[float]) -> None:
+        """Open a TCP connection (non-blocking, waiting via the reactor).
+
+        :raises SMTPIOError: ``couldn't open socket: …`` when the name does
+            not resolve (as Tcl's ``socket`` says), or ``error reading
+            "sockN": socket is not connected`` when no address accepts, as
+            tcllib reports an asynchronous connect failure.
+        """
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except socket.gaierror as e:
+            raise SMTPIOError("couldn't open socket: " + (e.strerror or str(e)), e.errno,
+                              direct=True) from None
+        except (UnicodeError, OverflowError, TypeError, ValueError) as e:
+            raise SMTPIOError("couldn't open socket: " + str(e), direct=True) from None
+        last: Optional[int] = None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for family, type_, proto, _, addr in infos:
+            sock = socket.socket(family, type_, proto)
+            sock.setblocking(False)
+            try:
+                sock.connect(addr)
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                last = e.errno
+                sock.close()
+                continue
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self.reactor.wait(sock, True, remaining):
+                sock.close()
+                raise SMTPIOError(READ_TIMEOUT, timeout=True)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                last = err
+                sock.close()
+                continue
+            # Commands are written whole; never let Nagle hold one back
+            # waiting for an ACK (tcllib's 40 ms stall per message).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock = sock
+            return
+        raise SMTPIOError('error reading "%s": socket is not connected' % self.name, last or errno.ENOTCONN)
+
+    def start_tls(self, context: ssl.SSLContext, server_hostname: Optional[str], timeout: Optional[float]) -> None:
+        """Wrap the socket in TLS and complete the handshake.
+
+        Bytes the server sent before the handshake (STARTTLS response
+        injection, CVE-2011-0411 kind) are discarded.
+
+        :raises SMTPIOError: handshake failure or time-out.
+        """
+        assert self.sock is not None
+        self._buf.clear()
+        sni = server_hostname if server_hostname and not _is_ip(server_hostname) else None
+        tls = context.wrap_socket(self.sock, server_hostname=sni, do_handshake_on_connect=False)
+        self.sock = tls
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._wait(False, deadline, "TLS handshake timed out")
+            except ssl.SSLWantWriteError:
+                self._wait(True, deadline, "TLS handshake timed out")
+            except (ssl.SSLError, OSError) as e:
+                raise SMTPIOError("TLS handshake failed: %s" % (getattr(e, "reason", None) or e), getattr(e, "errno", None)) from None
+        self.tls = True
+
+    # -- I/O ----------------------------------------------------------------
+    def _wait(self, writable: bool, deadline: Optional[float], what: str = READ_TIMEOUT) -> None:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        assert self.sock is not None
+        if not self.reactor.wait(self.sock, writable, remaining):
+            raise SMTPIOError(what, timeout=True)
+
+    def send(self, data: bytes, timeout: Optional[float]) -> None:
+        """Write all of ``data``; ``timeout`` (seconds) bounds the whole write.
+
+        :raises SMTPIOError: on a write error or time-out.
+        """
+        if self.sock is None:
+            raise SMTPIOError('can not find channel named "%s"' % self.name)
+        view = memoryview(data)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while view:
+            try:
+                n = self.sock.send(view)
+                view = view[n:]
+            except (BlockingIOError, ssl.SSLWantWriteError):
+                self._wait(True, deadline, "write to server timed out")
+            except ssl.SSLWantReadError:
+                self._wait(False, deadline, "write to server timed out")
+            except OSError as e:
+                raise SMTPIOError('error writing "%s": %s' % (self.name, _posix_text(e)), e.errno) from None
+
+    def read_line(self, timeout: Optional[float]) -> str:
+        """Next line from the server without its line end, as tcllib reads
+        it (binary channel: each octet one char).
+
+        :param timeout: seconds to wait for the line (tcllib waits per line).
+        :raises SMTPIOError: time-out (``read from server timed out``), EOF
+            (``premature end-of-file from server``), read error, or a line
+            longer than :data:`~.replies.MAX_LINE` octets.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            i = self._buf.find(b"\n")
+            if i >= 0:
+                raw = bytes(self._buf[:i])
+                del self._buf[: i + 1]
+                if raw.endswith(b"\r"):
+                    raw = raw[:-1]
+                return raw.decode("latin-1")
+            if len(self._buf) > MAX_LINE:
+                raise SMTPIOError("reply line longer than %d octets" % MAX_LINE)
+            if self.sock is None:
+                raise SMTPIOError('can not find channel named "%s"' % self.name)
+            try:
+                chunk = self.sock.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                self._wait(False, deadline)
+                continue
+            except ssl.SSLWantWriteError:
+                self._wait(True, deadline)
+                continue
+            except OSError as e:
+                raise SMTPIOError('error reading "%s": %s' % (self.name, _posix_text(e)), e.errno) from None
+            if not chunk:
+                raise SMTPIOError(PREMATURE_EOF)
+            self._buf += chunk
+
+    def close(self) -> None:
+        """Close the socket (idempotent)."""
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            finally:
+                self.sock = None
+                self._buf.clear()
+
+
+def _is_ip(host: str) -> bool:
+    for fam in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(fam, host)
+            return True
+        except OSError:
+            pass
+    return False
+
+
+def _posix_text(e: OSError) -> str:
+    """Tcl's wording for an errno: strerror, first letter lower-cased."""
+    text = os.strerror(e.errno) if e.errno else str(e)
+    return text[:1].lower() + text[1:]

@@ -1,0 +1,80 @@
+"""DATA transparency: line endings and dot-stuffing, streamed.
+
+RFC 5321 §2.3.8: a client must send CR and LF only together, as CRLF; §4.5.2:
+a line starting with "." gets one more ".".  tcllib converts bare LF but lets
+a bare CR through and turns CRLF into CR CR LF (the SMTP-smuggling shape,
+DESIGN.md §4); here every CRLF, lone CR and lone LF becomes one CRLF.
+
+The encoder keeps a few bytes of state between chunks, so a 100 MB message
+is transformed in bounded memory, one chunk at a time.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+_DOT = re.compile(rb"\r\n\.")
+
+
+class DataEncoder:
+    """Incremental encoder from message octets to the DATA wire form.
+
+    Call :meth:`feed` per chunk (bytes) and :meth:`finish` once; each
+    returns wire bytes.  The concatenation of the outputs ends with
+    ``CRLF.CRLF`` and contains no bare CR or LF.
+
+    :ivar size: octets of the message as normalised, before dot-stuffing
+        and before the closing CRLF this encoder may add (what RFC 1870 SIZE
+        declares, and what tcllib declares: the length of ``buildmessage``).
+    """
+
+    def __init__(self) -> None:
+        self._pending_cr = False   # chunk ended in CR: may pair with next LF
+        self._at_bol = True        # next octet starts a line
+        self.size = 0
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not chunk:
+            return b""
+        if self._pending_cr:
+            chunk = b"\r" + chunk
+            self._pending_cr = False
+        if chunk.endswith(b"\r"):
+            chunk = chunk[:-1]
+            self._pending_cr = True
+            if not chunk:
+                return b""
+        text = _EOL.sub(b"\r\n", chunk)
+        self.size += len(text)
+        # Stuff "." at the start of every line, including one that begins
+        # this chunk because the previous chunk ended a line.
+        lead = b"\r\n" if self._at_bol else b""
+        stuffed = _DOT.sub(b"\r\n..", lead + text)[len(lead):]
+        self._at_bol = text.endswith(b"\r\n")
+        return stuffed
+
+    def finish(self) -> bytes:
+        """Close the message body: a pending CR and the final CRLF if
+        missing.  The caller then sends the terminating ``.CRLF`` (tcllib
+        sends it as a command of its own, with its own ``-debug`` line)."""
+        out = b""
+        if self._pending_cr:
+            self._pending_cr = False
+            out += b"\r\n"
+            self.size += 2  # a CR of the message itself
+            self._at_bol = True
+        if not self._at_bol:
+            out += b"\r\n"
+            self._at_bol = True
+        return out
+
+
+def encode_all(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Convenience: the wire form of a whole message given as chunks."""
+    enc = DataEncoder()
+    for c in chunks:
+        out = enc.feed(c)
+        if out:
+            yield out
+    yield enc.finish() + b".\r\n"

@@ -1,0 +1,101 @@
+"""SMTP replies as tcllib's ``smtp::hear`` reports them (RFC 5321 §4.2).
+
+tcllib folds a (possibly multi-line) reply into a response array with keys
+``code`` (from the first line), ``diagnostic`` (text of the first line) and
+``args`` (text of every continuation line, e.g. the EHLO keywords).  Scripts
+see that array as a list in Tcl's ``array get`` order, which for these keys is
+``diagnostic … args … code …``; :meth:`Reply.as_tcl_list` reproduces it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+#: Longest reply line accepted, in octets (RFC 5321 §4.5.3.1.5 allows 512;
+#: generous, but bounded so a hostile server cannot exhaust memory).
+MAX_LINE = 8192
+#: Most lines one reply may have (continuations included).
+MAX_LINES = 1000
+
+
+@dataclass
+class Reply:
+    """One server reply.
+
+    :ivar code: reply code (int; 400 for local failures, as tcllib uses).
+    :ivar diagnostic: text of the first line, trimmed (str).
+    :ivar args: text of each further line, trimmed (list of str).
+    :ivar lines: the raw lines (without CRLF) for ``-debug`` and tests.
+    :ivar local: True when no server reply was read (timeout, EOF, I/O
+        error); ``diagnostic`` then holds tcllib's text for the condition.
+    """
+
+    code: int
+    diagnostic: str = ""
+    args: List[str] = field(default_factory=list)
+    lines: List[str] = field(default_factory=list)
+    local: bool = False
+    keys: Tuple[str, ...] = ("diagnostic", "args", "code")
+
+    def as_tcl_list(self) -> Tuple[str, ...]:
+        """Flat key/value tuple in tcllib's order (``array get response``)."""
+        out: List[object] = []
+        for k in self.keys:
+            if k == "args":
+                out += ["args", tuple(self.args)]
+            elif k == "code":
+                out += ["code", str(self.code)]
+            else:
+                out += ["diagnostic", self.diagnostic]
+        return tuple(out)  # type: ignore[return-value]
+
+    @property
+    def positive(self) -> bool:
+        return 200 <= self.code < 300
+
+    @classmethod
+    def failure(cls, diagnostic: str, code: int = 400, keys: Tuple[str, ...] = ("diagnostic", "args", "code")) -> "Reply":
+        """A locally generated reply (timeout, EOF, write error)."""
+        return cls(code=code, diagnostic=diagnostic, local=True, keys=keys)
+
+
+class ReplyAssembler:
+    """Folds lines into a :class:`Reply` the way ``smtp::hear`` does.
+
+    Feed lines (str, CR/LF already stripped) with :meth:`add`; it returns the
+    finished reply or ``None`` while continuation lines are expected.
+    """
+
+    def __init__(self) -> None:
+        self.reply: Optional[Reply] = None
+
+    def add(self, line: str) -> Optional[Reply]:
+        if len(line) < 3:
+            # tcllib ends the reply at once, whatever came before.
+            return Reply(500, "response too short: " + line, lines=[line])
+        if self.reply is None:
+            code = _scan_int(line[:3])
+            if code is None:
+                return Reply(500, "unrecognizable code: " + line, lines=[line])
+            self.reply = Reply(code, line[4:].strip(), lines=[line])
+        else:
+            self.reply.args.append(line[4:].strip())
+            self.reply.lines.append(line)
+            if len(self.reply.lines) > MAX_LINES:
+                return Reply.failure("reply has more than %d lines" % MAX_LINES, code=500)
+        if line[3:4] == "-":
+            return None
+        done, self.reply = self.reply, None
+        return done
+
+
+def _scan_int(s: str) -> Optional[int]:
+    """Tcl's ``scan $s %d``: optional sign and leading digits; None if none."""
+    s = s.lstrip()
+    i = 1 if s[:1] in "+-" else 0
+    j = i
+    while j < len(s) and s[j].isdigit():
+        j += 1
+    if j == i:
+        return None
+    return int(s[:j])

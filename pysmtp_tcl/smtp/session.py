@@ -1,0 +1,445 @@
+"""The SMTP dialogue with tcllib ``smtp`` 1.5 semantics (RFC 5321).
+
+A :class:`Session` is what tcllib calls an smtp token: an open, greeted
+connection.  :func:`open_session` walks ``-servers``/``-ports`` as tcllib's
+``smtp::initialize`` does; :meth:`Session.send_transaction` is tcllib's
+``sendmessageaux`` (MAIL, RCPT…, DATA or RSET).  Commands never raise for
+server or I/O trouble: like tcllib's ``talk`` they return a :class:`Reply`
+(code 400 for local failures); the operations turn bad replies into
+:class:`ProtocolFailure` (Tcl return code 7 in the bridge).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import ssl
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+from . import auth
+from .connection import Connection, Reactor, SMTPIOError
+from .datawriter import DataEncoder
+from .replies import Reply, ReplyAssembler
+
+#: hear caps every wait at 600 s (tcllib: SF bug 836442).
+MAX_WAIT = 600
+
+DebugSink = Callable[[str], None]
+#: ``-tlspolicy`` callback: (reply code, diagnostic) -> policy string.
+TLSPolicy = Callable[[int, str], str]
+#: A message source: called once per pass with a sink, it writes the
+#: message's octets to the sink chunk by chunk (so memory stays bounded).
+MessageSource = Callable[[Callable[[bytes], None]], None]
+
+
+class ProtocolFailure(Exception):
+    """A failure tcllib reports with Tcl return code 7.
+
+    :ivar reply: the server reply (or local failure) that caused it.
+    """
+
+    def __init__(self, reply: Reply):
+        super().__init__(reply.diagnostic)
+        self.reply = reply
+
+
+class OpenFailure(Exception):
+    """No server could be used (tcllib's ``smtp::initialize`` failing).
+
+    :ivar message: the Tcl error text: the last attempt's diagnostic, or the
+        raw error of a ``socket`` call that failed outright.
+    :ivar result: the value tcllib puts in the error result when it throws
+        with the greeting reply (``-tlspolicy`` said secure): a :class:`Reply`.
+    :ivar errorcode: ``-errorcode`` value, if any.
+    """
+
+    def __init__(self, message: Union[str, Reply], errorcode: Optional[Tuple[str, ...]] = None):
+        super().__init__(message if isinstance(message, str) else message.diagnostic)
+        self.message = message
+        self.errorcode = errorcode
+
+
+class AuthFailure(ProtocolFailure):
+    """Every offered mechanism we support was refused (tcllib would go on
+    unauthenticated; we stop: COMPATIBILITY.md)."""
+
+
+class EnvelopeError(Exception):
+    """An address the server cannot take (e.g. non-ASCII without SMTPUTF8)."""
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """Connection options of one ``smtp::sendmessage`` (tcllib names).
+
+    Times are seconds.  ``servers``/``ports`` pair up element by element; a
+    missing or empty port means 25.
+    """
+
+    servers: Sequence[str] = ("localhost",)
+    ports: Sequence[str] = ("25",)
+    client: str = "localhost"
+    debug: bool = False
+    maxsecs: float = 120
+    queue: bool = False
+    multiple: bool = False
+    usetls: bool = True
+    tlspolicy: Optional[TLSPolicy] = None
+    tlsimport: bool = False
+    username: str = ""
+    password: str = ""
+    auth_mechanism: Optional[str] = None
+    tls_context: Optional[ssl.SSLContext] = None
+    tls_verify: bool = False
+    cafile: Optional[str] = None
+
+
+def _insecure_context() -> ssl.SSLContext:
+    # tcllib's tls::import defaults: no certificate check (-require 0).
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def tls_context(opts: SessionOptions) -> ssl.SSLContext:
+    """The TLS context for a session: the caller's, a verifying one
+    (``-tlsverify 1``, optional ``-cafile``), or tcllib's no-check default."""
+    if opts.tls_context is not None:
+        return opts.tls_context
+    if opts.tls_verify:
+        ctx = ssl.create_default_context(cafile=opts.cafile)
+        return ctx
+    return _insecure_context()
+
+
+@dataclass
+class Session:
+    """An open, greeted SMTP connection (tcllib's smtp token)."""
+
+    conn: Connection
+    opts: SessionOptions
+    debug: Optional[DebugSink] = None
+    server: str = ""
+    esmtp: List[str] = field(default_factory=list)
+    tls: bool = False
+    tls_tried: bool = False
+    auth_tried: bool = False
+    authenticated: bool = False
+    dead: Optional[str] = None  # why the connection is unusable, if it is
+
+    # -- tcllib's talk/hear ---------------------------------------------------
+    def _say(self, line: str) -> None:
+        if self.debug:
+            self.debug(line)
+
+    def hear(self, secs: float) -> Reply:
+        """Read one reply, waiting ``secs`` (capped at 600) for each line."""
+        secs = min(secs, MAX_WAIT)
+        if self.dead:
+            return Reply.failure(self.dead)
+        asm = ReplyAssembler()
+        while True:
+            try:
+                line = self.conn.read_line(secs)
+            except SMTPIOError as e:
+                self._say("    ... %s ..." % e.message)
+                if not e.timeout:
+                    self.dead = e.message
+                return Reply.failure(e.message)
+            self._say("<-- " + line)
+            reply = asm.add(line)
+            if reply is not None:
+                return reply
+
+    def talk(self, secs: float, command: str, shown: Optional[str] = None) -> Optional[Reply]:
+        """Send ``command`` and read the reply (``None`` when ``secs`` is 0:
+        tcllib then does not wait).  ``shown`` replaces the command in the
+        ``-debug`` line (credentials are never printed)."""
+        self._say("--> %s (wait upto %s seconds)" % (command if shown is None else shown, _fmt_secs(secs)))
+        try:
+            self.conn.send(self._encode(command) + b"\r\n", max(float(secs), 1.0) if secs else 30.0)
+        except SMTPIOError as e:
+            self.dead = e.message
+            return Reply.failure(e.message, keys=("code", "diagnostic"))
+        if secs == 0:
+            return None
+        return self.hear(secs)
+
+    def _encode(self, command: str) -> bytes:
+        try:
+            return command.encode("ascii")
+        except UnicodeEncodeError:
+            # Only reached with SMTPUTF8 negotiated (checked before MAIL).
+            return command.encode("utf-8")
+
+    def has(self, keyword: str) -> bool:
+        """Whether EHLO advertised ``keyword`` (a whole keyword line)."""
+        k = keyword.upper()
+        return any(a.upper() == k or a.upper().startswith(k + " ") for a in self.esmtp)
+
+    # -- greeting phase -------------------------------------------------------
+    def greet(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> bool:
+        """EHLO (HELO after a 5xx), QUED, STARTTLS, AUTH: tcllib's
+        ``initialize_ehlo``.  Returns True when the session is usable.
+
+        ``policy_failure[0]`` is set to an errorcode tuple when ``-tlspolicy``
+        rejected the server (tcllib then throws with that errorcode).
+        """
+        opts = self.opts
+        r = self.talk(300, "EHLO " + opts.client)
+        assert r is not None
+        if 500 <= r.code <= 599:
+            r = self.talk(300, "HELO " + opts.client)
+            assert r is not None
+        if r.code != 250:
+            self.conn.close()
+            return False
+        self.esmtp = list(r.args)
+        if not opts.multiple and self.has("ONEX"):
+            self.talk(300, "ONEX")
+        if opts.queue and self.has("XQUE"):
+            self.talk(300, "QUED")
+        if opts.usetls and not self.tls_tried and (self.has("STARTTLS") or self.has("TLS")):
+            self.tls_tried = True
+            r = self.talk(300, "STARTTLS")
+            assert r is not None
+            failure: Optional[Reply] = None
+            if r.code == 220:
+                try:
+                    self.conn.start_tls(tls_context(opts), self.server, MAX_WAIT)
+                    self.tls = True
+                    return self.greet(policy_failure)
+                except SMTPIOError as e:
+                    # tcllib swallows handshake errors and talks on over a
+                    # broken channel; we treat it as a refusal (COMPATIBILITY.md)
+                    self._say("    ... %s ..." % e.message)
+                    failure = Reply(454, e.message)
+                    self.dead = e.message
+            else:
+                failure = r
+            policy = "insecure"
+            if opts.tlspolicy is not None:
+                policy = opts.tlspolicy(failure.code, failure.diagnostic)
+            if policy != "insecure" or self.dead:
+                policy_failure[0] = (str(failure.code),)
+                self.conn.close()
+                return False
+        if opts.username and not self.auth_tried and any(a.startswith("AUTH") for a in self.esmtp):
+            self.auth_tried = True
+            self.authenticate()
+        return True
+
+    def authenticate(self) -> None:
+        """Try the offered mechanisms we support, strongest first.
+
+        :raises AuthFailure: all of them were refused.  (tcllib prints
+            ``AUTH <mech> failed`` and sends unauthenticated.)
+        """
+        offered = auth.offered_mechanisms(self.esmtp)
+        order = [self.opts.auth_mechanism] if self.opts.auth_mechanism else auth.PREFERENCE
+        last: Optional[Reply] = None
+        for mech in order:
+            if mech not in offered or mech not in auth.MECHANISMS:
+                continue
+            r = self._auth_exchange(mech)
+            if r.code == 235:
+                self.authenticated = True
+                return
+            last = r
+            self._say("AUTH %s failed: %s " % (mech, _tcl_list_str(r)))
+            if self.dead:
+                break
+        if last is None:
+            last = Reply(504, "no offered AUTH mechanism is supported: %s" % " ".join(offered), local=True)
+        raise AuthFailure(last)
+
+    def _auth_exchange(self, mech: str) -> Reply:
+        gen = auth.MECHANISMS[mech](self.opts.username, self.opts.password)
+        next(gen)
+        r = self.talk(300, "AUTH " + mech)
+        assert r is not None
+        while r.code == 334:
+            try:
+                challenge = base64.b64decode(r.diagnostic, validate=True)
+            except (binascii.Error, ValueError):
+                challenge = r.diagnostic.encode("latin-1", "replace")
+            try:
+                response = gen.send(challenge)
+            except StopIteration:
+                response = None
+            if response is None:
+                r = self.talk(300, "*")  # RFC 4954 §4: cancel the exchange
+            else:
+                r = self.talk(300, base64.b64encode(response).decode("ascii"), shown="[credentials redacted]")
+            assert r is not None
+        return r
+
+    # -- transaction ----------------------------------------------------------
+    def send_transaction(self, source: MessageSource, sender: str, recipients: Sequence[str],
+                         atleastone: bool) -> List[Tuple[str, str, str]]:
+        """MAIL, one RCPT per recipient, then DATA (or RSET): tcllib's
+        ``sendmessageaux``.
+
+        :returns: refused recipients as ``(address, code, diagnostic)``.
+        :raises ProtocolFailure: MAIL, DATA or the final reply failed.
+        :raises EnvelopeError: a non-ASCII address and no SMTPUTF8.
+        """
+        utf8 = any(not _ascii(a) for a in [sender, *recipients])
+        if utf8 and not self.has("SMTPUTF8"):
+            bad = next(a for a in [sender, *recipients] if not _ascii(a))
+            raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
+        cmd = "MAIL FROM:<%s>" % sender
+        if any(a.upper().startswith("SIZE") for a in self.esmtp):
+            cmd += " SIZE=%d" % _measure(source)
+        if utf8:
+            cmd += " SMTPUTF8"
+        r = self.talk(600, cmd)
+        assert r is not None
+        if r.code != 250:
+            raise ProtocolFailure(r)
+        good = 0
+        refused: List[Tuple[str, str, str]] = []
+        for rcpt in recipients:
+            r = self.talk(3600, "RCPT TO:<%s>" % rcpt)
+            assert r is not None
+            if r.code in (250, 251):
+                good += 1
+            else:
+                refused.append((rcpt, str(r.code), r.diagnostic))
+        if good and (not refused or atleastone):
+            self._data(source)
+        else:
+            self.talk(300, "RSET")
+        return refused
+
+    def _data(self, source: MessageSource) -> None:
+        r = self.talk(300, "DATA")
+        assert r is not None
+        if r.code != 354:
+            raise ProtocolFailure(r)
+        enc = DataEncoder()
+        write_timeout = max(float(self.opts.maxsecs), 30.0)
+
+        def sink(chunk: bytes) -> None:
+            out = enc.feed(chunk)
+            if out:
+                self.conn.send(out, write_timeout)
+
+        try:
+            source(sink)
+            self.conn.send(enc.finish(), write_timeout)
+        except SMTPIOError as e:
+            self.dead = e.message
+            raise ProtocolFailure(Reply.failure(e.message, keys=("code", "diagnostic"))) from None
+        except Exception as e:
+            # The message could not be produced (e.g. a -file vanished).
+            # tcllib sends "\r\n.\r\n", so the server delivers a truncated
+            # message; we drop the connection instead, which makes the server
+            # discard the transaction (RFC 5321 §3.8).
+            self.dead = str(e)
+            self.conn.close()
+            raise ProtocolFailure(Reply.failure(_exc_text(e), keys=("code", "diagnostic"))) from None
+        r = self.talk(self.opts.maxsecs, ".")
+        assert r is not None
+        if r.code not in (250, 251):
+            raise ProtocolFailure(r)
+
+    def close(self, how: str) -> None:
+        """tcllib's ``smtp::finalize -close orderly|abort|drop``."""
+        if how == "orderly" and not self.dead:
+            self.talk(120, "QUIT")
+        elif how == "abort" and not self.dead:
+            self.talk(0, "RSET")
+            self.talk(0, "QUIT")
+        self.conn.close()
+
+
+def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSink] = None) -> Session:
+    """Connect to the first server that greets with 220 and accepts EHLO or
+    HELO, as tcllib's ``smtp::initialize``.
+
+    :raises OpenFailure: none could be used; the message follows tcllib (the
+        last attempt's diagnostic, or the error of a failed ``socket``).
+    """
+    last: Union[str, Reply, None] = None
+    errorcode: Optional[Tuple[str, ...]] = None
+    for server, port in zip_longest(opts.servers, opts.ports, fillvalue=""):
+        if server == "":
+            continue
+        port = port or "25"
+        if debug:
+            debug("Trying %s..." % server)
+        conn = Connection(reactor)
+        errorcode = None
+        try:
+            conn.connect(server, _port(port), MAX_WAIT)
+            if opts.tlsimport:
+                conn.start_tls(tls_context(opts), server, MAX_WAIT)
+        except SMTPIOError as e:
+            conn.close()
+            if e.direct:
+                last = e.message  # tcllib: the socket command itself failed
+                continue
+            if debug:
+                debug("    ... %s ..." % e.message)
+            last = Reply.failure(e.message)
+            continue
+        session = Session(conn, opts, debug, server=server, tls=opts.tlsimport)
+        greeting = session.hear(600)
+        last = greeting
+        if greeting.code != 220:
+            conn.close()
+            continue
+        holder: List[Optional[Tuple[str, ...]]] = [None]
+        if session.greet(holder):
+            return session
+        if holder[0] is not None:
+            errorcode = holder[0]
+    if last is None:
+        raise OpenFailure('can\'t read "code": no such variable')
+    if errorcode is not None:
+        # tcllib throws the last greeting reply itself as the error value.
+        raise OpenFailure(last, errorcode)
+    raise OpenFailure(last.diagnostic if isinstance(last, Reply) else last)
+
+
+def _port(port: str) -> int:
+    try:
+        n = int(str(port).strip(), 0)
+    except ValueError:
+        raise SMTPIOError('expected integer but got "%s"' % port, direct=True) from None
+    if not 0 <= n <= 65535:
+        raise SMTPIOError("couldn't open socket: port number too high", direct=True)
+    return n
+
+
+def _measure(source: MessageSource) -> int:
+    enc = DataEncoder()
+    source(enc.feed)
+    enc.finish()
+    return enc.size
+
+
+def _ascii(s: str) -> bool:
+    return all(ord(c) < 128 for c in s)
+
+
+def _fmt_secs(secs: float) -> str:
+    return str(int(secs)) if float(secs).is_integer() else str(secs)
+
+
+def _exc_text(e: Exception) -> str:
+    return getattr(e, "message", None) or str(e)
+
+
+def _tcl_list_str(r: Reply) -> str:
+    parts = []
+    for x in r.as_tcl_list():
+        if isinstance(x, tuple):
+            x = " ".join(x)
+            parts.append("{%s}" % x if x == "" or " " in x else x)
+        else:
+            parts.append("{%s}" % x if x == "" or " " in x else x)
+    return " ".join(parts)

@@ -1,0 +1,16 @@
+# smtp.tcl -- tcllib-compatible smtp package; the work is done in Python
+# (pysmtp_tcl.bridge.smtp_commands).  No logic lives here.
+
+package require Tcl 8.5
+package require mime 1.4.1
+source [file join [file dirname [info script]] pysmtp_tcl.tcl]
+
+namespace eval ::smtp {
+    namespace export sendmessage
+}
+
+proc ::smtp::sendmessage {part args} {
+    tailcall ::pysmtp_tcl::invoke smtp::sendmessage {*}[lrange [info level 0] 1 end]
+}
+
+package provide smtp 1.5.1
