@@ -1,0 +1,188 @@
+"""``pysmtp-tclsh``: a ``tclsh`` drop-in whose ``mime`` and ``smtp``
+packages are pysmtp-tcl's.
+
+    pysmtp-tclsh [--capture DIR | --route HOST:PORT] [-encoding NAME] [script [arg ...]]
+
+As tclsh: sets ``argv0 argv argc tcl_interactive``; runs the script with
+``info script`` set; an uncaught error prints ``$errorInfo`` on stderr and
+exits 1; ``exit N`` flushes Tcl's channels and exits N; with no script,
+commands are read from standard input.  ``--capture DIR`` starts an SMTP
+server inside the process, routes every ``smtp::sendmessage`` to it and
+stores what arrives in DIR (see :mod:`pysmtp_tcl.capture`); ``--route
+HOST:PORT`` sends every message to that server instead.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+USAGE = ("usage: pysmtp-tclsh [--capture DIR | --route HOST:PORT] [-encoding name]"
+         " ?fileName arg ...?")
+
+
+class _Launcher:
+    def __init__(self) -> None:
+        import tkinter
+
+        self.tcl = tkinter.Tcl()
+        self.tk = self.tcl.tk
+        self.capture: Optional[Any] = None
+        self._done = False
+
+    # -- exit, tclsh-exact ----------------------------------------------------
+    def finish(self, status: int) -> None:
+        """Flush Tcl's channels, stop capture, run atexit, leave the process."""
+        if not self._done:
+            self._done = True
+            try:
+                self.tk.eval("foreach __c [chan names] { catch {flush $__c} }")
+            except Exception:
+                pass
+            if self.capture is not None:
+                self.capture.stop()
+                for line in self.capture.summary_lines():
+                    print(line, file=sys.stderr)
+        try:
+            atexit._run_exitfuncs()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+    def _exit_command(self, status: str) -> str:
+        self.finish(int(status) & 0xFF)
+        return ""
+
+    # -- setup ----------------------------------------------------------------
+    def setup(self, script: Optional[str], args: List[str], capture_dir: Optional[str],
+              encoding: Optional[str], route: Optional[str] = None) -> None:
+        from . import install
+        from .bridge.context import Route
+
+        tk = self.tk
+        tk.call("encoding", "system", "utf-8")
+        # tkinter deletes Tcl's exit; ours checks its argument in Tcl (so
+        # the error texts are Tcl's) and then leaves as tclsh does.
+        tk.createcommand("::pysmtp_tcl::_exit", self._exit_command)
+        tk.eval("namespace eval ::pysmtp_tcl {}\n"
+                "proc ::exit {{returnCode 0}} {\n"
+                "    if {![string is integer -strict $returnCode]} {\n"
+                "        return -code error \"expected integer but got \\\"$returnCode\\\"\"\n"
+                "    }\n"
+                "    ::pysmtp_tcl::_exit $returnCode\n"
+                "}")
+        target = None
+        if capture_dir is not None:
+            from .capture import CaptureServer
+
+            self.capture = CaptureServer(capture_dir)
+            host, port = self.capture.start()
+            target = Route(host, port, plain=True)
+        elif route is not None:
+            host, _, port = route.rpartition(":")
+            target = Route(host.strip("[]"), int(port))
+        install(self.tcl, route=target)
+        exe = launcher_path()
+        if exe:
+            tk.call("set", "::pysmtp_tcl::executable", exe)
+            tk.eval("proc ::pysmtp_tcl::nameofexecutable {} { return $::pysmtp_tcl::executable }\n"
+                    "namespace ensemble configure ::info -map [dict replace "
+                    "[namespace ensemble configure ::info -map] nameofexecutable "
+                    "::pysmtp_tcl::nameofexecutable]")
+        tk.call("set", "::argv0", script if script is not None else (exe or sys.argv[0]))
+        tk.call("set", "::argv", tuple(args))
+        tk.call("set", "::argc", len(args))
+        interactive = script is None and sys.stdin.isatty()
+        tk.call("set", "::tcl_interactive", int(interactive))
+        self.encoding = encoding
+
+    def run_script(self, script: str) -> int:
+        import tkinter
+
+        try:
+            if self.encoding:
+                self.tk.call("source", "-encoding", self.encoding, script)
+            else:
+                self.tk.evalfile(script)
+        except tkinter.TclError:
+            info = self.tk.call("set", "::errorInfo")
+            self.tk.call("puts", "stderr", info)
+            return 1
+        return 0
+
+    def run_stdin(self) -> int:
+        """Read commands from stdin as tclsh does (prompt and results only
+        when interactive)."""
+        import tkinter
+
+        interactive = bool(int(self.tk.call("set", "::tcl_interactive")))
+        buf = ""
+        while True:
+            if interactive:
+                self.tk.call("puts", "-nonewline", "stdout", "% " if not buf else "")
+                self.tk.call("flush", "stdout")
+            line = sys.stdin.readline()
+            if not line:
+                break
+            buf += line
+            if not int(self.tk.call("info", "complete", buf)):
+                continue
+            cmd, buf = buf, ""
+            try:
+                result = self.tk.eval(cmd)
+                if interactive and result != "":
+                    self.tk.call("puts", "stdout", result)
+            except tkinter.TclError as e:
+                msg = self.tk.call("set", "::errorInfo") if not interactive else str(e)
+                self.tk.call("puts", "stderr", str(e) if not interactive else msg)
+        return 0
+
+
+def launcher_path() -> Optional[str]:
+    """An executable that runs Tcl scripts with our packages (what
+    ``info nameofexecutable`` answers, so scripts can start helpers)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name.startswith("pysmtp-tclsh") and argv0.exists():
+        return str(argv0.resolve())
+    found = shutil.which("pysmtp-tclsh")
+    if found:
+        return str(Path(found).resolve())
+    near = Path(sys.executable).parent / "pysmtp-tclsh"
+    return str(near) if near.exists() else None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    capture_dir = None
+    route = None
+    encoding = None
+    while args:
+        if args[0] == "--capture" and len(args) > 1:
+            capture_dir = args[1]
+            del args[:2]
+        elif args[0].startswith("--capture="):
+            capture_dir = args[0].split("=", 1)[1]
+            del args[0]
+        elif args[0] == "--route" and len(args) > 1:
+            route = args[1]
+            del args[:2]
+        elif args[0] == "-encoding" and len(args) > 1:
+            encoding = args[1]
+            del args[:2]
+        elif args[0] in ("-h", "--help"):
+            print(USAGE)
+            return 0
+        else:
+            break
+    script = None
+    if args and not args[0].startswith("-") or (args and args[0] == "-"):
+        script = args.pop(0)
+    launcher = _Launcher()
+    launcher.setup(script, args, capture_dir, encoding, route)
+    status = launcher.run_script(script) if script is not None else launcher.run_stdin()
+    launcher.finish(status)
+    return status
