@@ -1,0 +1,178 @@
+"""Tcl commands ``mime::qp_encode qp_decode word_encode word_decode
+field_decode parseaddress parsedatetime`` on the pure cores
+(:mod:`pysmtp_tcl.mime.qp`, ``encoded_words``, ``address``, ``dates``).
+
+Also public, for other bridge modules that need tcllib's behaviour with this
+interpreter's Tcl: :class:`TclCodec` (charset conversion with Tcl's
+``encoding``) and :class:`TclClock` (Tcl's ``clock``, so ``::env(TZ)`` set
+by the script is honoured), plus :func:`tcl_truth` (``if {$v}`` semantics).
+
+Arguments arrive exactly as the script gave them (the shim procs in
+``tcl/mime.tcl`` have tcllib's formals, so Tcl checks the counts).  Values
+tcllib evaluates with ``if``/``expr`` are evaluated by Tcl here too, so the
+error messages are Tcl's own.
+"""
+from __future__ import annotations
+
+import tkinter
+from typing import Any, Union
+
+from ..mime import address, dates, encoded_words, qp
+from .registry import TclError, tclcommand
+
+__all__ = ["TclCodec", "TclClock", "tcl_truth"]
+
+_TRUTH = "v {if {$v} {return 1}; return 0}"
+_ROOM = "{m n} {expr {$m - $n - 7}}"
+
+
+def tcl_truth(ctx: Any, value: str) -> bool:
+    """``if {$value}`` as Tcl evaluates it (booleans, numbers); raises
+    :class:`TclError` with Tcl's message (``expected boolean value but got
+    "x"``)."""
+    if value in ("0", "1"):
+        return value == "1"
+    try:
+        return str(ctx.call("apply", _TRUTH, value)) == "1"
+    except tkinter.TclError as e:
+        raise TclError(str(e)) from None
+
+
+def _octets(data: str) -> Union[bytes, str]:
+    # A str of U+0000-U+00FF goes to / comes from Tcl as a byte array.
+    try:
+        return data.encode("latin-1")
+    except UnicodeEncodeError:
+        return data
+
+
+class TclCodec:
+    """:class:`pysmtp_tcl.mime.encoded_words.Codec` on Tcl's ``encoding
+    convertto/convertfrom`` (all Tcl encodings, Tcl's lenient decoding)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+
+    def convertto(self, enc: str, text: str) -> str:
+        try:
+            out = self.ctx.call("encoding", "convertto", enc, text)
+        except tkinter.TclError as e:
+            raise encoded_words.WordError(str(e)) from None
+        return out.decode("latin-1") if isinstance(out, bytes) else str(out)
+
+    def convertfrom(self, enc: str, octets: str) -> str:
+        try:
+            return str(self.ctx.call("encoding", "convertfrom", enc, _octets(octets)))
+        except tkinter.TclError as e:
+            raise encoded_words.WordError(str(e)) from None
+
+
+class TclClock:
+    """:class:`pysmtp_tcl.mime.dates.Clock` on Tcl's ``clock``: the
+    interpreter's ``::env(TZ)`` decides local time, and ``clock scan``'s
+    free-form grammar and error texts are Tcl's."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+
+    def now(self) -> int:
+        return int(self.ctx.call("clock", "seconds"))
+
+    def scan(self, text: str, gmt: bool) -> int:
+        try:
+            if gmt:
+                return int(self.ctx.call("clock", "scan", text, "-gmt", 1))
+            return int(self.ctx.call("clock", "scan", text))
+        except tkinter.TclError as e:
+            raise dates.DateError(str(e)) from None
+
+    def format(self, seconds: int, fmt: str, gmt: bool) -> str:
+        try:
+            return str(self.ctx.call("clock", "format", seconds, "-format", fmt, "-gmt", int(gmt)))
+        except tkinter.TclError as e:
+            raise dates.DateError(str(e)) from None
+
+
+@tclcommand("mime::qp_encode")
+def qp_encode(ctx: Any, string: str, encoded_word: str = "0", no_softbreak: str = "0") -> str:
+    """``mime::qp_encode string ?encoded_word? ?no_softbreak?``"""
+    ew = tcl_truth(ctx, encoded_word)
+    return qp.qp_encode(string, ew, tcl_truth(ctx, no_softbreak))
+
+
+@tclcommand("mime::qp_decode")
+def qp_decode(ctx: Any, string: str, encoded_word: str = "0") -> Union[bytes, str]:
+    """``mime::qp_decode string ?encoded_word?``; octets come back as a
+    byte array."""
+    return _octets(qp.qp_decode(string, tcl_truth(ctx, encoded_word)))
+
+
+@tclcommand("mime::word_encode")
+def word_encode(ctx: Any, charset: str, method: str, string: str, *args: str) -> str:
+    """``mime::word_encode charset method string ?-charset_encoded B?
+    ?-maxlength N?``, checked in tcllib's order."""
+    try:
+        mime = encoded_words.check_word_args(charset, method)
+        if len(args) % 2:
+            raise TclError("list must have an even number of elements")
+        options = {"-charset_encoded": "1", "-maxlength": "66"}
+        options.update(zip(args[::2], args[1::2]))  # unknown keys: ignored
+        codec = TclCodec(ctx)
+        text = encoded_words.word_text(
+            charset, string, tcl_truth(ctx, options["-charset_encoded"]), codec)
+        if not text:
+            return ""
+        try:
+            room = ctx.call("apply", _ROOM, options["-maxlength"], len(mime))
+        except tkinter.TclError as e:
+            raise TclError(str(e)) from None
+        room = room if isinstance(room, (int, float)) else _number(str(room))
+        return encoded_words.encode_words(
+            charset, method, text, room + len(mime) + 7, options["-maxlength"], codec)
+    except encoded_words.WordError as e:
+        raise TclError(str(e)) from None
+
+
+def _number(text: str) -> Union[int, float]:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+@tclcommand("mime::word_decode")
+def word_decode(ctx: Any, encoded: str) -> tuple:
+    """``mime::word_decode encoded`` -> ``{tclencoding method octets}``."""
+    try:
+        enc, method, data = encoded_words.word_decode(encoded)
+    except encoded_words.WordError as e:
+        raise TclError(str(e)) from None
+    return (enc, method, _octets(data))
+
+
+@tclcommand("mime::field_decode")
+def field_decode(ctx: Any, field: str) -> str:
+    """``mime::field_decode field``"""
+    try:
+        return encoded_words.field_decode(field, TclCodec(ctx))
+    except encoded_words.WordError as e:
+        raise TclError(str(e)) from None
+
+
+@tclcommand("mime::parseaddress")
+def parseaddress(ctx: Any, string: str) -> tuple:
+    """``mime::parseaddress string`` -> list of key/value lists."""
+    # tcllib parses in a scratch ::mime::N state array: a parse takes one
+    # token number, and scripts see the gap in later mime::initialize tokens.
+    ctx.tokens.drop(ctx.tokens.new(None))
+    hostname = str(ctx.call("info", "hostname"))
+    return address.as_tcl_list(address.parseaddress(string, hostname))
+
+
+@tclcommand("mime::parsedatetime")
+def parsedatetime(ctx: Any, value: str, property: str) -> Union[int, str]:
+    """``mime::parsedatetime value property``"""
+    try:
+        return dates.parsedatetime(value, property, TclClock(ctx))
+    except dates.DateError as e:
+        raise TclError(str(e)) from None

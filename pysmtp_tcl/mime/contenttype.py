@@ -1,0 +1,175 @@
+"""Content-Type values: tcllib's parser and tcllib's output format.
+
+Parsing follows tcllib's RFC 2045 §5.1 lexer: atoms end at white space or at
+one of ``; , < > : ? ( ) @ " [ ] = / \\``; ``(comments)`` are skipped;
+quoted values lose their quotes but keep backslashes; a bare ``message``
+means ``message/rfc822``.  Parameter keys are lower-cased; a repeated key
+keeps the last value; the list order is Tcl's array order.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from .headers import TCL_SPACE
+from .ids import make_boundary
+from .rfc2231 import decode_rfc2231
+from .tclarray import array_get
+
+__all__ = ["parse_content_type", "ContentTypeError", "format_content_type", "PARAM_INDENT"]
+
+#: What separates parameters in tcllib's output: ";" LF and 14 spaces.
+PARAM_INDENT = ";\n              "
+
+_TOKENS = ';,<>:?()@"[]=/\\'
+_ATOM, _END, _QSTRING, _DLITERAL, _ERR = "atom", "end", "qstring", "dliteral", "err"
+
+
+class ContentTypeError(ValueError):
+    """Unparsable Content-Type (tcllib ignores the field then)."""
+
+
+class _Lexer:
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+
+    def next(self) -> Tuple[str, str]:
+        """``(kind, text)``; kind is a token char, or one of the _X names."""
+        s = self.s
+        while True:
+            while self.i < len(s) and s[self.i] in TCL_SPACE:
+                self.i += 1
+            if self.i >= len(s):
+                return _END, "end-of-input"
+            c = s[self.i]
+            if c == "(":
+                if not self._skip_comment():
+                    return _ERR, "end-of-input during comment"
+                continue
+            break
+        start = self.i
+        if c in '"[':
+            close = '"' if c == '"' else "]"
+            j = self.i + 1
+            while j < len(s):
+                if s[j] == "\\":
+                    j += 2
+                    continue
+                if s[j] == close:
+                    self.i = j + 1
+                    return (_QSTRING if c == '"' else _DLITERAL), s[start:j + 1]
+                j += 1
+            self.i = len(s)
+            return _ERR, "end-of-input during " + ("quoted-string" if c == '"' else "domain-literal")
+        if c in _TOKENS:
+            self.i += 1
+            return c, c
+        j = self.i + 1
+        while j < len(s) and s[j] not in " \t\n" and s[j] not in _TOKENS:
+            j += 1
+        self.i = j
+        return _ATOM, s[start:j]
+
+    def _skip_comment(self) -> bool:
+        depth, j, s = 0, self.i, self.s
+        while j < len(s):
+            c = s[j]
+            if c == "\\":
+                j += 2
+                continue
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+                if depth < 1:
+                    self.i = j + 1
+                    return True
+            j += 1
+        self.i = len(s)
+        return False
+
+
+def parse_content_type(value: str) -> Tuple[str, List[Tuple[str, str]]]:
+    """Parse a Content-Type field body.
+
+    :returns: ``(type/subtype lower-case, [(key, value)])``; RFC 2231
+        parameters are also given decoded (see :mod:`.rfc2231`) and those
+        added keys are listed in the list's ``derived`` attribute.
+    :raises ContentTypeError: with tcllib's message (``expecting ...``).
+    """
+    lex = _Lexer(value)
+    kind, text = lex.next()
+    if kind != _ATOM:
+        raise ContentTypeError("expecting type (found %s)" % text)
+    ctype = text.lower()
+    kind, text = lex.next()
+    if kind == _END:
+        if ctype != "message":
+            raise ContentTypeError("expecting type/subtype (found %s)" % ctype)
+        return "message/rfc822", []
+    if kind != "/":
+        raise ContentTypeError('expecting "/" (found %s)' % text)
+    kind, text = lex.next()
+    if kind != _ATOM:
+        raise ContentTypeError("expecting subtype (found %s)" % text)
+    ctype += "/" + text.lower()
+    pairs: List[Tuple[str, str]] = []
+    while True:
+        kind, text = lex.next()
+        if kind == _END:
+            break
+        if kind != ";":
+            raise ContentTypeError('expecting ";" (found %s)' % text)
+        kind, text = lex.next()
+        if kind == _END:
+            break
+        if kind != _ATOM:
+            raise ContentTypeError("expecting attribute (found %s)" % text)
+        attr = text.lower()
+        kind, text = lex.next()
+        if kind != "=":
+            raise ContentTypeError('expecting "=" (found %s)' % text)
+        kind, text = lex.next()
+        if kind == _QSTRING:
+            text = text[1:-1]
+        elif kind != _ATOM:
+            raise ContentTypeError("expecting value (found %s)" % text)
+        pairs.append((attr, text))
+    pairs, derived = decode_rfc2231(pairs)
+    return ctype, _Params(array_get(pairs), derived)
+
+
+class _Params(list):
+    """A parameter list that remembers which keys were derived."""
+
+    def __init__(self, items, derived=frozenset()):
+        super().__init__(items)
+        self.derived = frozenset(derived)
+
+
+def boundary_of(params) -> str:
+    """The ``boundary`` parameter's value, or ``""``."""
+    for k, v in params:
+        if k == "boundary":
+            return v
+    return ""
+
+
+def format_content_type(entity, boundary: Optional[str] = None) -> str:
+    """The Content-Type field body as tcllib writes it: the type, then each
+    parameter as ``;\\n              key="value"``.
+
+    A multipart part without a ``boundary`` parameter gets ``boundary``
+    appended (the given one, else a fresh one).  tcllib 1.7.0 appends it
+    only when there are no parameters at all and then writes a second,
+    broken ``;`` line (COMPATIBILITY.md, shared case 07).
+    """
+    out = [entity.content]
+    derived = getattr(entity.params, "derived", ())
+    for k, v in entity.params:
+        if k in derived:
+            continue
+        out.append('%s%s="%s"' % (PARAM_INDENT, k, v))
+    if entity.content.startswith("multipart/") and not boundary_of(entity.params):
+        out.append('%sboundary="%s"' % (PARAM_INDENT, boundary or make_boundary()))
+    return "".join(out)

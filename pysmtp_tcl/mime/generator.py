@@ -1,0 +1,175 @@
+"""Writing a part out as ``mime::copymessage`` / ``mime::buildmessage`` do.
+
+:func:`generate` produces the message as a sequence of chunks, each a
+``str`` (text, logical line ends ``"\\n"`` as Tcl's ``puts`` writes them) or
+``bytes`` (raw octets from a ``-file`` body sent without a transfer
+encoding).  Chunks stay below 64 KiB and files are read block by block, so
+a 100 MB attachment needs a few hundred KB of memory.
+
+Layout (tcllib): ``MIME-Version``, user headers in order,
+``Content-Transfer-Encoding`` (if any), ``Content-Type``; a blank line; the
+body.  Multipart: each part preceded by ``\\n--boundary\\n`` and closed by
+``\\n--boundary--\\n`` (RFC 2046 §5.1.1: the CRLF before a delimiter belongs
+to it).  message/*: blank line, then the first subordinate.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Callable, List, Optional, Union
+
+from .contenttype import boundary_of, format_content_type
+from .ids import make_boundary
+from .model import Entity, MimeError
+from .transfer import Base64Encoder, QPEncoder, octets
+
+__all__ = ["generate", "build_message", "CRLFCollector", "open_body_file"]
+
+Chunk = Union[str, bytes]
+Write = Callable[[Chunk], None]
+
+_FILE_BLOCK = 57 * 768      # octets per read: whole base64 lines, < 64 KiB out
+_TEXT_BLOCK = 48 * 1024     # chars per QP / raw text chunk
+
+
+def open_body_file(path: str):
+    """``open $file RDONLY`` in binary mode.
+
+    :raises MimeError: with Tcl's message, e.g. ``couldn't open "x": no
+        such file or directory``.
+    """
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        reason = os.strerror(e.errno).lower() if e.errno else str(e)
+        raise MimeError('couldn\'t open "%s": %s' % (path, reason))
+
+
+def generate(entity: Entity, write: Write) -> None:
+    """Write ``entity`` (and its subordinates) as tcllib's ``copymessage``.
+
+    :param entity: the part.
+    :param write: called with each chunk (``str`` or ``bytes``).
+    :raises MimeError: ``Can't handle content encoding "x"`` for a parsed
+        part with an unknown transfer encoding; file open errors.
+    """
+    te = entity.checked_transfer_encoding()
+    boundary = ""
+    if entity.value == "parts":
+        boundary = boundary_of(entity.params)
+        if not boundary and entity.content.startswith("multipart/"):
+            boundary = make_boundary(entity.token or "")
+    head: List[str] = ["MIME-Version: %s\n" % entity.version]
+    for name, value in entity.headers.items():
+        head.append("%s: %s\n" % (name, value))
+    if te:
+        head.append("Content-Transfer-Encoding: %s\n" % te)
+    head.append("Content-Type: %s\n" % format_content_type(entity, boundary))
+    write("".join(head))
+
+    if entity.value == "parts":
+        if entity.content.startswith("message/"):
+            write("\n")
+            if entity.parts:
+                generate(entity.parts[0], write)
+            return
+        for part in entity.parts:
+            write("\n--%s\n" % boundary)
+            generate(part, write)
+        write("\n--%s--\n" % boundary)
+        return
+
+    write("\n")
+    converter = te if entity.canonical and te in ("base64", "quoted-printable") else ""
+    if entity.value == "string":
+        _write_string(entity.string, converter, write)
+    else:
+        _write_file(entity, converter, write)
+
+
+def _write_string(text: str, converter: str, write: Write) -> None:
+    if converter == "base64":
+        data = octets(text)
+        enc = Base64Encoder()
+        for i in range(0, len(data), _FILE_BLOCK):
+            out = enc.feed(data[i:i + _FILE_BLOCK])
+            if out:
+                write(out)
+        tail = enc.finish()
+        if tail:
+            write(tail)
+    elif converter == "quoted-printable":
+        if any(ord(c) > 0xFF for c in text):
+            text = octets(text).decode("latin-1")
+        enc = QPEncoder()
+        for i in range(0, len(text), _TEXT_BLOCK):
+            out = enc.feed(text[i:i + _TEXT_BLOCK])
+            if out:
+                write(out)
+        tail = enc.finish()
+        if tail:
+            write(tail)
+    else:
+        for i in range(0, len(text), _TEXT_BLOCK):
+            write(text[i:i + _TEXT_BLOCK])
+
+
+def _write_file(entity: Entity, converter: str, write: Write) -> None:
+    with open_body_file(entity.file) as f:
+        f.seek(entity.offset)
+        left = entity.count if not entity.canonical else None
+        enc = Base64Encoder() if converter == "base64" else (
+            QPEncoder() if converter == "quoted-printable" else None)
+        while left is None or left > 0:
+            n = _FILE_BLOCK if left is None else min(_FILE_BLOCK, left)
+            block = f.read(n)
+            if not block:
+                break
+            if left is not None:
+                left -= len(block)
+            if enc is None:
+                write(block)
+                continue
+            out = enc.feed(block if converter == "base64" else block.decode("latin-1"))
+            if out:
+                write(out)
+        if enc is not None:
+            tail = enc.finish()
+            if tail:
+                write(tail)
+
+
+class CRLFCollector:
+    """Collects :func:`generate` chunks into the octets ``buildmessage``
+    returns: text encoded as UTF-8 (Tcl's system encoding here), every LF
+    written as CRLF (tcllib's ``-translation crlf`` memchan).
+
+    tcllib also turns an existing CRLF into CR CR LF; we keep CRLF as is
+    (COMPATIBILITY.md).
+    """
+
+    _LF = re.compile(rb"(?<!\r)\n")
+
+    def __init__(self) -> None:
+        self._out: List[bytes] = []
+        self._cr = False  # previous chunk ended with CR
+
+    def __call__(self, chunk: Chunk) -> None:
+        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else bytes(chunk)
+        if not data:
+            return
+        if self._cr and data[:1] == b"\n":
+            self._out.append(b"\n")
+            data = data[1:]
+        self._out.append(self._LF.sub(b"\r\n", data))
+        self._cr = data[-1:] == b"\r"
+
+    def getvalue(self) -> bytes:
+        return b"".join(self._out)
+
+
+def build_message(entity: Entity) -> bytes:
+    """``mime::buildmessage``: the whole message as CRLF octets."""
+    out = CRLFCollector()
+    generate(entity, out)
+    return out.getvalue()

@@ -1,0 +1,125 @@
+"""The user header table of one MIME part, kept as tcllib keeps it.
+
+tcllib stores per part an ordered list of lower-case names (first-seen
+spelling kept for output) and, per name, a list of values; ``getheader``,
+``copymessage`` and ``setheader`` all follow that order.  Content-Type,
+Content-Transfer-Encoding and MIME-Version are not in this table: they are
+properties of the part (see :mod:`.model`).
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Tuple
+
+__all__ = ["Headers", "HeaderValueError", "check_header_value", "TCL_SPACE", "tcl_trim"]
+
+#: Characters Tcl 8.6's ``string trim`` removes by default.
+TCL_SPACE = ("\t\n\v\f\r \x00\x85\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004"
+             "\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f"
+             "\u3000\ufeff")
+
+
+def tcl_trim(s: str) -> str:
+    """``string trim $s`` (Tcl 8.6 default character set)."""
+    return s.strip(TCL_SPACE)
+
+
+class HeaderValueError(ValueError):
+    """A header name or value that would break the header section
+    (injection of a new field, bare CR, NUL)."""
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Refuse what would let a value start a new header field.
+
+    RFC 5322 §2.2 / §2.2.3: CR and LF may only occur as part of a fold
+    (line break followed by SP or HTAB); NUL never.  tcllib writes such
+    values verbatim (header injection, bare CR on the wire); we refuse them.
+
+    :raises HeaderValueError: with a message naming the field.
+    """
+    if any(c in name for c in "\r\n\x00"):
+        raise HeaderValueError("invalid header name %r: line break or NUL" % name)
+    if "\x00" in value:
+        raise HeaderValueError("value of header %s contains NUL" % name)
+    n = len(value)
+    i = 0
+    while True:
+        i = _next_break(value, i)
+        if i < 0:
+            return
+        j = i + 2 if value.startswith("\r\n", i) else i + 1
+        if value[i] == "\r" and j == i + 1:
+            raise HeaderValueError("value of header %s contains a bare CR" % name)
+        if j >= n or value[j] not in " \t":
+            raise HeaderValueError(
+                "value of header %s contains a line break not followed by"
+                " white space (header injection)" % name)
+        i = j
+
+
+def _next_break(s: str, start: int) -> int:
+    a, b = s.find("\r", start), s.find("\n", start)
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    return min(a, b)
+
+
+class Headers:
+    """Ordered, case-insensitive multi-map ``name -> [values]``."""
+
+    __slots__ = ("_order", "_mixed", "_values")
+
+    def __init__(self) -> None:
+        self._order: List[str] = []
+        self._mixed: Dict[str, str] = {}
+        self._values: Dict[str, List[str]] = {}
+
+    def copy(self) -> "Headers":
+        h = Headers()
+        h._order = list(self._order)
+        h._mixed = dict(self._mixed)
+        h._values = {k: list(v) for k, v in self._values.items()}
+        return h
+
+    def names(self) -> List[str]:
+        """Names as first spelled, in first-seen order (``getheader -names``)."""
+        return [self._mixed[k] for k in self._order]
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._values
+
+    def get(self, name: str) -> List[str]:
+        """All values of ``name`` (any case). :raises KeyError: if absent."""
+        return list(self._values[name.lower()])
+
+    def items(self) -> Iterator[Tuple[str, str]]:
+        """``(spelling, value)`` for every value, in output order."""
+        for k in self._order:
+            for v in self._values.get(k, ()):
+                yield self._mixed[k], v
+
+    def append(self, name: str, value: str) -> None:
+        """Add one value (a new name goes last, keeping this spelling)."""
+        lower = name.lower()
+        if lower not in self._values:
+            self._order.append(lower)
+            self._mixed[lower] = name
+            self._values[lower] = []
+        self._values[lower].append(value)
+
+    def write(self, name: str, value: str) -> None:
+        """Replace all values of ``name`` by ``value`` (position kept)."""
+        lower = name.lower()
+        if lower not in self._values:
+            self.append(name, value)
+        else:
+            self._values[lower] = [value]
+
+    def delete(self, name: str) -> None:
+        """Remove ``name`` and its values. :raises KeyError: if absent."""
+        lower = name.lower()
+        del self._values[lower]
+        self._order.remove(lower)
+        del self._mixed[lower]

@@ -1,0 +1,329 @@
+"""The MIME part model: what one ``::mime::N`` token stands for.
+
+One :class:`Entity` per part, holding tcllib's observable state: the
+content type and its parameters (in Tcl array order), the transfer encoding,
+MIME-Version, the user header table, whether the body is in canonical form
+(made with ``-canonical``) or was parsed, and the body itself: a string, a
+window of a file, or subordinate parts.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from .headers import Headers, HeaderValueError, check_header_value
+from .ids import unique_id
+from .tclarray import array_get
+from .transfer import KNOWN_ENCODINGS, choose_encoding
+
+__all__ = ["Entity", "MimeError", "HeaderValueError", "RESTRICTED_HEADERS"]
+
+#: Headers that are properties of the part, not free user headers.
+RESTRICTED_HEADERS = ("content-type", "content-transfer-encoding", "content-md5", "mime-version")
+
+
+class MimeError(ValueError):
+    """An error tcllib reports with this exact message (str(e))."""
+
+
+class Entity:
+    """One MIME part.
+
+    Attributes (read them; change them through the methods):
+
+    :ivar content: lower-case ``type/subtype``.
+    :ivar params: Content-Type parameters ``[(key, value)]``, keys lower-case,
+        in the order tcllib lists them.
+    :ivar encoding: transfer encoding given or parsed (``""`` = none given).
+    :ivar version: MIME-Version value (``"1.0"`` unless parsed otherwise).
+    :ivar headers: user headers (:class:`~.headers.Headers`).
+    :ivar canonical: ``True`` for parts made with ``-canonical`` (body is
+        raw and gets encoded on output); ``False`` for parsed parts.
+    :ivar value: ``"string"``, ``"file"`` or ``"parts"``.
+    :ivar string: body text for ``value == "string"`` (str; U+0000-U+00FF
+        chars are octets).
+    :ivar file: path for ``value == "file"``; ``offset``/``count`` give the
+        window in octets (``count is None``: to end of file).
+    :ivar parts: subordinate entities for ``value == "parts"``.
+    :ivar dynamic: the parts were made by parsing (``finalize
+        -subordinates dynamic`` destroys them).
+    :ivar token: the Tcl token naming this entity, set by the bridge.
+    """
+
+    def __init__(self) -> None:
+        self.content = "text/plain"
+        self.params: List[Tuple[str, str]] = []
+        self.encoding = ""
+        self.version = "1.0"
+        self.headers = Headers()
+        self.canonical = False
+        self.value = "string"
+        self.string = ""
+        self.file: Optional[str] = None
+        self.offset = 0
+        self.count: Optional[int] = None
+        self.parts: List["Entity"] = []
+        self.dynamic = False
+        #: a parsed multipart tried to make a subordinate (tcllib then lists
+        #: a ``parts`` property even if it had to drop it)
+        self.parts_listed = False
+        self.token: Optional[str] = None
+
+    def __repr__(self) -> str:
+        return "<Entity %s %s %s>" % (self.token or hex(id(self)), self.content, self.value)
+
+    # --- construction -------------------------------------------------------
+
+    @classmethod
+    def create(cls, canonical: str, *, params: Sequence[Tuple[str, str]] = (),
+               encoding: str = "", headers: Sequence[Tuple[str, str]] = (),
+               string: Union[str, bytes, None] = None, file: Optional[os.PathLike] = None,
+               parts: Optional[Sequence["Entity"]] = None) -> "Entity":
+        """``mime::initialize -canonical TYPE ?-param {k v}?... ?-encoding E?
+        ?-header {k v}?... (-string S | -file F | -parts {...})``.
+
+        :param canonical: ``type/subtype`` (any case).
+        :param params: Content-Type parameters (key case-insensitive, each
+            at most once).
+        :param encoding: ``7bit``, ``8bit``, ``binary``, ``quoted-printable``,
+            ``base64`` or ``""`` (chosen on output).
+        :param headers: ``(name, value)`` pairs, appended in order.
+        :param string: the raw body (str; bytes are taken as octets).
+        :param file: path of the raw body, read on output (streamed).
+        :param parts: subordinate entities (not for text/image/audio/video).
+        :raises MimeError: with tcllib's message for every invalid combination.
+        :raises HeaderValueError: for header values with a bare line break.
+
+        A ``Content-ID`` is added unless given (tcllib).
+        """
+        e = cls()
+        e.canonical = True
+        e.content = canonical.lower()
+        seen = {}
+        for k, v in params:
+            e.add_param(k, v, seen)
+        if encoding:
+            e.set_encoding(encoding)
+        for k, v in headers:
+            e.add_init_header(k, v)
+        given = [x for x in (string, file, parts) if x is not None]
+        if len(given) != 1:
+            raise MimeError("specify exactly one of -file, -parts, or -string")
+        if string is not None:
+            e.value = "string"
+            e.string = string.decode("latin-1") if isinstance(string, bytes) else string
+        elif file is not None:
+            e.value = "file"
+            e.file = os.fspath(file)
+        else:
+            e.value = "parts"
+            e.parts = list(parts or ())
+        e.finish_canonical()
+        return e
+
+    def add_param(self, key: str, value: str, seen: Optional[dict] = None) -> None:
+        """One ``-param {key value}`` (order of the list follows Tcl's array).
+
+        :raises MimeError: ``the KEY parameter may be specified at most once``.
+        """
+        lower = key.lower()
+        if any(k == lower for k, _ in self.params):
+            raise MimeError("the %s parameter may be specified at most once" % key)
+        # the Tcl array order depends on the insertion order, not on the
+        # previous iteration order
+        self._param_seq = getattr(self, "_param_seq", []) + [(lower, value)]
+        self.params = array_get(self._param_seq)
+
+    def set_encoding(self, encoding: str) -> None:
+        """``-encoding``. :raises MimeError: for unknown encodings (tcllib's
+        message shows the previous value, usually empty)."""
+        value = encoding.lower()
+        if value not in KNOWN_ENCODINGS:
+            raise MimeError("unknown value for -encoding %s" % self.encoding)
+        self.encoding = value
+
+    def add_init_header(self, name: str, value: str) -> None:
+        """``-header {name value}`` (appends).
+
+        :raises MimeError: for Content-Type, Content-Transfer-Encoding,
+            Content-MD5, MIME-Version (tcllib's messages).
+        :raises HeaderValueError: for a line break not starting a fold.
+        """
+        lower = name.lower()
+        if lower == "content-type":
+            raise MimeError("use -canonical instead of -header %s" % _tcl_pair(name, value))
+        if lower == "content-transfer-encoding":
+            raise MimeError("use -encoding instead of -header %s" % _tcl_pair(name, value))
+        if lower in ("content-md5", "mime-version"):
+            raise MimeError("don't go there...")
+        check_header_value(name, value)
+        self.headers.append(name, value)
+
+    def finish_canonical(self) -> None:
+        """The checks and defaults of ``initialize`` once options are read."""
+        if self.value == "parts":
+            major = self.content.split("/", 1)[0]
+            if major in ("text", "image", "audio", "video"):
+                raise MimeError("-canonical %s and -parts do not mix" % self.content)
+            if self.encoding:
+                raise MimeError("-encoding and -parts do not mix")
+        if "content-id" not in self.headers:
+            self.headers.append("Content-ID", unique_id())
+        self.version = "1.0"
+
+    def shallow_copy(self) -> "Entity":
+        """A copy with its own header table, sharing body and parts."""
+        c = copy.copy(self)
+        c.headers = self.headers.copy()
+        c.params = copy.copy(self.params)
+        c.token = None
+        return c
+
+    # --- headers (the smtp layer's view) ------------------------------------
+
+    def header_names(self) -> List[str]:
+        """``getheader -names``: user header names, first spelling, in order."""
+        return self.headers.names()
+
+    def get_header(self, name: str) -> List[str]:
+        """``getheader $tok name`` for user headers and the derived ones
+        (Content-Type, Content-Transfer-Encoding, MIME-Version).
+
+        :raises KeyError: if absent (tcllib: ``key NAME not in header``).
+        """
+        lower = name.lower()
+        if lower == "content-transfer-encoding":
+            te = self.checked_transfer_encoding()
+            return [te] if te else []
+        if lower == "content-type":
+            from .contenttype import format_content_type
+            return [format_content_type(self)]
+        if lower == "mime-version":
+            return [self.version]
+        return self.headers.get(lower)
+
+    def with_headers_appended(self, pairs: Iterable[Tuple[str, str]]) -> "Entity":
+        """A shallow copy with each ``(name, value)`` applied like
+        ``setheader -mode append``; ``self`` is not modified (tcllib's
+        sendmessage leaves its headers on the caller's token).
+
+        :raises MimeError: for Content-Type etc. (``key NAME may not be set``).
+        :raises HeaderValueError: for injected line breaks.
+        """
+        c = self.shallow_copy()
+        for k, v in pairs:
+            c.set_header(k, v, "append")
+        return c
+
+    def set_header(self, name: str, value: str, mode: str = "write") -> List[str]:
+        """``setheader`` (``mode`` = write|append|delete); returns the
+        previous values.
+
+        :raises MimeError: ``key NAME not in header`` (delete of an absent
+            key), ``key NAME may not be set`` (Content-Type,
+            Content-Transfer-Encoding, Content-MD5, MIME-Version unless the
+            value is the current one), ``unknown value for -mode M``.
+        :raises HeaderValueError: for injected line breaks.
+        """
+        lower = name.lower()
+        present = lower in self.headers
+        if mode == "delete":
+            if not present:
+                raise MimeError("key %s not in header" % name)
+            result = self.headers.get(lower)
+            self.headers.delete(lower)
+            return result
+        if mode not in ("write", "append"):
+            raise MimeError("unknown value for -mode %s" % mode)
+        result = self.headers.get(lower) if present else []
+        if lower in RESTRICTED_HEADERS:
+            if value not in self._restricted_values(lower):
+                raise MimeError("key %s may not be set" % name)
+        check_header_value(name, value)
+        if mode == "append":
+            self.headers.append(name, value)
+        else:
+            self.headers.write(name, value)
+        return result
+
+    def _restricted_values(self, lower: str) -> List[str]:
+        if lower == "content-transfer-encoding":
+            # tcllib compares against a plain string, used as a list
+            return self.checked_transfer_encoding().split()
+        if lower == "content-md5":
+            return self.headers.get(lower) if lower in self.headers else []
+        return self.get_header(lower)
+
+    # --- properties ---------------------------------------------------------
+
+    def transfer_encoding(self) -> str:
+        """The Content-Transfer-Encoding written for this part.
+
+        Canonical leaves: the given one or tcllib's choice.  Parsed parts:
+        the parsed one only -- tcllib also "chooses" one for a parsed part
+        without the header and labels the unchanged raw body with it
+        (e.g. quoted-printable), which corrupts it (COMPATIBILITY.md).
+        """
+        if self.encoding or not self.canonical:
+            return self.encoding
+        return choose_encoding(self.content, self.params, self._lines())
+
+    def checked_transfer_encoding(self) -> str:
+        """:meth:`transfer_encoding`, refusing one tcllib cannot write.
+
+        :raises MimeError: ``Can't handle content encoding "x"``.
+        """
+        te = self.transfer_encoding()
+        if te and te not in KNOWN_ENCODINGS:
+            raise MimeError('Can\'t handle content encoding "%s"' % te)
+        return te
+
+    def _lines(self) -> Optional[Iterator[str]]:
+        if self.value == "parts":
+            return None
+        if self.value == "string":
+            return iter(self.string.split("\n"))
+        return _file_lines(self.file, self.offset, self.count)
+
+    def size(self) -> int:
+        """``getproperty size``: canonical string/file: its length; parts:
+        the sum; parsed: the encoded length, times 3/4 for base64."""
+        if self.value == "parts":
+            return sum(p.size() for p in self.parts)
+        if self.value == "file":
+            if self.canonical:
+                return os.path.getsize(self.file)
+            size = self.count or 0
+        else:
+            size = len(self.string)
+            if self.canonical:
+                return size
+        if self.encoding == "base64":
+            size = (size * 3 + 2) // 4
+        return size
+
+    def walk(self) -> Iterator["Entity"]:
+        """This entity and all subordinates, depth first."""
+        yield self
+        for p in self.parts:
+            yield from p.walk()
+
+
+def _file_lines(path: str, offset: int, count: Optional[int]) -> Iterator[str]:
+    # octets as chars, like `gets` on a binary channel
+    with open(path, "rb") as f:
+        f.seek(offset)
+        left = count
+        for raw in f:
+            if left is not None:
+                if left <= 0:
+                    return
+                raw = raw[:left]
+                left -= len(raw)
+            yield raw.rstrip(b"\n").decode("latin-1")
+
+
+def _tcl_pair(a: str, b: str) -> str:
+    from .tcllist import tcl_list
+    return tcl_list([a, b])

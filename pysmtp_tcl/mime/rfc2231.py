@@ -1,0 +1,71 @@
+"""RFC 2231 parameter values: ``name*=charset'lang'%XX`` and continuations
+``name*0*=...; name*1=...`` (shared case 11).
+
+tcllib keeps such parameters under their literal keys (``name*``,
+``title*0*``) still encoded.  We keep those keys (scripts may read them) and
+add the decoded logical parameter under its plain name, unless the message
+already has a plain one.  Added keys are marked *derived*: they are not
+written back when the part is generated, so re-generated headers keep
+exactly the parameters the message had.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Dict, List, Set, Tuple
+
+__all__ = ["decode_rfc2231"]
+
+_KEY = re.compile(r"^(.+?)\*(?:(\d+)(\*)?)?$")
+_PCT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _unquote(text: str) -> bytes:
+    out = bytearray()
+    pos = 0
+    for m in _PCT.finditer(text):
+        out += text[pos:m.start()].encode("utf-8")
+        out.append(int(m.group(1), 16))
+        pos = m.end()
+    out += text[pos:].encode("utf-8")
+    return bytes(out)
+
+
+def _decode(data: bytes, charset: str) -> str:
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return data.decode("latin-1")  # unknown charset: octets as chars
+    return data.decode(charset, "replace")
+
+
+def decode_rfc2231(pairs: List[Tuple[str, str]]) -> Tuple[List[Tuple[str, str]], Set[str]]:
+    """Add decoded RFC 2231 parameters to ``pairs`` (keys lower-case).
+
+    :returns: ``(pairs + added, set of added keys)``.
+    """
+    plain = {k for k, _ in pairs}
+    groups: Dict[str, List[Tuple[int, bool, str]]] = {}
+    for k, v in pairs:
+        m = _KEY.match(k)
+        if not m:
+            continue
+        name, num, star = m.group(1), m.group(2), m.group(3)
+        if num is None:          # name*=charset'lang'value
+            groups.setdefault(name, []).append((0, True, v))
+        else:                    # name*N or name*N*
+            groups.setdefault(name, []).append((int(num), bool(star), v))
+    added: List[Tuple[str, str]] = []
+    for name, segs in groups.items():
+        if name in plain:
+            continue
+        segs.sort(key=lambda s: s[0])
+        charset = "us-ascii"
+        data = bytearray()
+        for i, (num, extended, value) in enumerate(segs):
+            if extended and i == 0 and value.count("'") >= 2:
+                charset, _lang, value = value.split("'", 2)
+                charset = charset or "us-ascii"
+            data += _unquote(value) if extended else value.encode("utf-8")
+        added.append((name, _decode(bytes(data), charset)))
+    return pairs + added, {k for k, _ in added}

@@ -1,0 +1,167 @@
+"""Content-Transfer-Encodings (RFC 2045 §6): choosing one as tcllib does,
+and streaming base64 / quoted-printable encoders and decoders.
+
+Data model: a Tcl string arrives as ``str``; a Tcl byte array as ``str`` of
+U+0000-U+00FF, one char per octet.  :func:`octets` turns a body ``str`` into
+the octets to encode.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Iterable, Optional, Sequence, Tuple
+
+from .headers import TCL_SPACE
+
+# tcllib-exact quoted-printable (with the lone-dot fix) from the sibling module
+from .qp import QPEncoder, qp_decode
+
+__all__ = [
+    "octets", "choose_encoding", "Base64Encoder", "base64_decode", "qp_decode",
+    "QPEncoder", "TransferError", "KNOWN_ENCODINGS",
+]
+
+KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
+
+
+class TransferError(ValueError):
+    """Undecodable content (message is tcllib's text)."""
+
+
+def octets(text: str) -> bytes:
+    """The octets a body ``str`` stands for.
+
+    Chars U+0000-U+00FF are octets (a Tcl byte array, or Latin-1 text), as
+    tcllib's encoders take them.  If any char is above U+00FF the text
+    cannot be octets: tcllib then keeps only the low 8 bits of each char
+    (base64) or emits the char unencoded (QP), corrupting it; we encode the
+    whole text as UTF-8 instead (COMPATIBILITY.md).
+    """
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+# --- choosing an encoding (tcllib's ::mime::encoding) -----------------------
+
+_ISO_8859_1_8 = re.compile(r"iso-8859-[1-8]\Z")
+
+
+def _ascii_line(line: str) -> bool:
+    # tcllib's encodingasciiP: printable ASCII, SP, TAB, CR, LF; each char is
+    # judged by its low byte (`binary scan $c c`), and any CR at all fails
+    # (its "CR only at the end" test compares against a literal string).
+    for c in line:
+        if c in " \t\r\n":
+            continue
+        b = ord(c) & 0xFF
+        if b < 32 or b > 126:
+            return False
+    return "\r" not in line
+
+
+def _short_line(line: str) -> bool:
+    # tcllib's encodinglineP: <= 76 chars, no trailing white space, not
+    # starting with "." or "From ".
+    return not (len(line) > 76 or line != line.rstrip(TCL_SPACE)
+                or line.startswith(".") or line.startswith("From "))
+
+
+def choose_encoding(content: str, params: Sequence[Tuple[str, str]],
+                    lines: Optional[Iterable[str]]) -> str:
+    """The transfer encoding tcllib picks for a part it generates.
+
+    :param content: lower-case ``type/subtype``.
+    :param params: Content-Type parameters ``(key, value)`` in order.
+    :param lines: the body's lines (split at LF), or ``None`` for a part
+        with subordinates.
+    :returns: ``"base64"``, ``"quoted-printable"`` or ``""`` (send as is).
+
+    audio/image/video are always base64; message/multipart never encoded;
+    text with 8-bit data in a charset other than us-ascii/iso-8859-1..8 is
+    base64, text with long lines / trailing white space / leading "." or
+    "From " is QP; any other type with either is base64.
+    """
+    major = content.split("/", 1)[0]
+    if major in ("audio", "image", "video"):
+        return "base64"
+    if major in ("message", "multipart") or lines is None:
+        return ""
+    ascii_ok = line_ok = True
+    for line in lines:
+        if ascii_ok:
+            ascii_ok = _ascii_line(line)
+        if line_ok:
+            line_ok = _short_line(line)
+        if not ascii_ok and not line_ok:
+            break
+    if major == "text":
+        if not ascii_ok:
+            for k, v in params:
+                if k == "charset":
+                    v = v.lower()
+                    if v != "us-ascii" and not _ISO_8859_1_8.match(v):
+                        return "base64"
+                    break
+        return "" if line_ok else "quoted-printable"
+    return "" if ascii_ok and line_ok else "base64"
+
+
+# --- base64 -----------------------------------------------------------------
+
+class Base64Encoder:
+    """Incremental base64 with 76-char lines separated by ``"\\n"`` and no
+    final line break (``binary encode base64 -maxlen 76``, what tcllib
+    writes).  Feed any chunking; the output is the same."""
+
+    _LINE = 57  # octets per 76-char line
+
+    def __init__(self) -> None:
+        self._pending = b""
+        self._started = False
+
+    def feed(self, data: bytes) -> str:
+        """Encode more octets; returns the complete lines so far (str)."""
+        data = self._pending + data
+        # keep the tail (possibly a whole line) so the last line never
+        # gets a trailing separator
+        n = len(data) // self._LINE * self._LINE
+        if n == len(data):
+            n -= self._LINE
+        if n <= 0:
+            self._pending = data
+            return ""
+        self._pending = data[n:]
+        return self._lines(data[:n]) + "\n"
+
+    def _lines(self, data: bytes) -> str:
+        enc = base64.b64encode(data).decode("ascii")
+        return "\n".join(enc[i:i + 76] for i in range(0, len(enc), 76))
+
+    def finish(self) -> str:
+        """The last line(s), without a trailing line break."""
+        data, self._pending = self._pending, b""
+        return self._lines(data) if data else ""
+
+
+_B64_JUNK = re.compile(r"[^A-Za-z0-9+/]+")
+
+
+def base64_decode(text: str) -> bytes:
+    """tcllib's ``base64::decode``: drop every char outside the alphabet
+    (``=`` too), then decode strictly.
+
+    :raises TransferError: ``invalid base64 character "X" at position N``
+        when one char is left over (tcllib's message).
+    """
+    clean = _B64_JUNK.sub("", text)
+    if len(clean) % 4 == 1:
+        raise TransferError('invalid base64 character "%s" at position %d'
+                            % (clean[-1], len(clean) - 1))
+    clean += "=" * (-len(clean) % 4)
+    try:
+        return base64.b64decode(clean)
+    except binascii.Error as e:  # pragma: no cover - unreachable after cleaning
+        raise TransferError(str(e))
