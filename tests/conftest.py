@@ -1,0 +1,109 @@
+"""Shared fixtures: interpreters with our packages, real SMTP servers on
+127.0.0.1 (scripted and aiosmtpd), trustme certificates, the launcher, and
+real tcllib as the oracle."""
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.aio import AioServer  # noqa: E402
+from support.scripted import ScriptedServer  # noqa: E402
+
+
+@pytest.fixture
+def interp():
+    """A fresh ``tkinter.Tcl()`` with pysmtp-tcl installed."""
+    from pysmtp_tcl import Interpreter
+
+    return Interpreter()
+
+
+@pytest.fixture
+def scripted() -> Callable[..., ScriptedServer]:
+    """Factory: ``scripted(**cfg)`` starts a ScriptedServer, stopped after."""
+    servers: List[ScriptedServer] = []
+
+    def make(**cfg) -> ScriptedServer:
+        s = ScriptedServer(**cfg)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def aio() -> Callable[..., AioServer]:
+    """Factory: ``aio(tls_context=..., users=...)`` starts aiosmtpd."""
+    servers: List[AioServer] = []
+
+    def make(**kw) -> AioServer:
+        s = AioServer(**kw)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def ca():
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def server_tls(ca) -> ssl.SSLContext:
+    """Server-side TLS context with a certificate for localhost/127.0.0.1."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca, tmp_path_factory) -> str:
+    p = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(p))
+    return str(p)
+
+
+def launcher_cmd() -> List[str]:
+    """How to start our tclsh drop-in (installed script, else -m)."""
+    exe = shutil.which("pysmtp-tclsh")
+    return [exe] if exe else [sys.executable, "-m", "pysmtp_tcl"]
+
+
+def run_launcher(args: List[str], *, stdin: Optional[str] = None, cwd: Optional[Path] = None,
+                 env: Optional[dict] = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
+    e.update(env or {})
+    return subprocess.run(launcher_cmd() + args, input=stdin, capture_output=True, text=True,
+                          cwd=cwd, env=e, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tcllib_tclsh() -> str:
+    """Real tclsh with Debian's tcllib: the behaviour oracle.  Fails (does
+    not skip) when missing: .ci/run installs it (apt-get install tcllib)."""
+    tclsh = shutil.which("tclsh")
+    if not tclsh:
+        pytest.fail("tclsh not found: apt-get install tcl tcllib")
+    p = subprocess.run([tclsh], input="puts [package require smtp]", capture_output=True, text=True)
+    if p.stdout.strip() != "1.5.1":
+        pytest.fail("tcllib 1.21 (smtp 1.5.1) not available to tclsh: apt-get install tcllib "
+                    "(got %r %r)" % (p.stdout, p.stderr))
+    return tclsh

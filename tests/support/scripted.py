@@ -1,0 +1,277 @@
+"""A scripted SMTP server on 127.0.0.1 for tests: replies are configured per
+verb, and it can misbehave (421 greeting, stall, drop, refuse STARTTLS).
+
+It records, per connection, every client line exactly as received (bytes,
+CRLF included) and each DATA payload exactly as it crossed the wire
+(dot-stuffing and line ends untouched).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+Reply = Union[Sequence[str], Callable[[str], Optional[Sequence[str]]], None]
+STALL = "__stall__"      # a reply of [STALL]: never answer (until stop)
+CLOSE = "__close__"      # a reply of [CLOSE]: drop the connection
+
+
+@dataclass
+class Conn:
+    lines: List[bytes] = field(default_factory=list)
+    datas: List[bytes] = field(default_factory=list)
+    aborted: List[bytes] = field(default_factory=list)  # DATA cut off by EOF
+    tls: bool = False
+    auth: Optional[str] = None
+
+    @property
+    def commands(self) -> List[str]:
+        return [l.decode("latin-1").rstrip("\r\n") for l in self.lines]
+
+
+class ScriptedServer:
+    """Configure with keyword arguments:
+
+    greeting, ehlo, helo, mail, rcpt (verb reply, or a dict substring->reply
+    checked first via ``rcpt_map``), data, data_end, rset, quit, starttls,
+    auth_users ({user: password}) -- each reply is a list of lines.
+    ``tls_context`` enables STARTTLS (server side); ``implicit_tls`` wraps
+    every connection at once.
+    """
+
+    def __init__(self, **cfg) -> None:
+        self.cfg = {
+            "greeting": ["220 test.example ESMTP scripted"],
+            "ehlo": ["250-test.example", "250 HELP"],
+            "helo": ["250 test.example"],
+            "mail": ["250 2.1.0 Ok"],
+            "rcpt": ["250 2.1.5 Ok"],
+            "data": ["354 End data with <CR><LF>.<CR><LF>"],
+            "data_end": ["250 2.0.0 Ok: queued"],
+            "rset": ["250 2.0.0 Ok"],
+            "quit": ["221 2.0.0 Bye"],
+            "noop": ["250 2.0.0 Ok"],
+            "starttls": ["220 2.0.0 Ready to start TLS"],
+            "ehlo_tls": None,
+            "rcpt_map": {},
+            "auth_users": {},
+            "tls_context": None,
+            "implicit_tls": None,
+            "verbs": {},          # replies for any other verb, e.g. {"QUED": [...]}
+        }
+        unknown = set(cfg) - set(self.cfg)
+        if unknown:
+            raise TypeError("unknown options: %s" % unknown)
+        self.cfg.update(cfg)
+        self.conns: List[Conn] = []
+        self._stop = threading.Event()
+        self._threads: List[threading.Thread] = []
+        self._socks: List[socket.socket] = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    # -- lifecycle --------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone does not
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        for s in list(self._socks):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                s.close()
+            except OSError:
+                pass
+        for t in self._threads:
+            t.join(5)
+
+    def __enter__(self) -> "ScriptedServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def datas(self) -> List[bytes]:
+        return [d for c in self.conns for d in c.datas]
+
+    @property
+    def commands(self) -> List[str]:
+        return [x for c in self.conns for x in c.commands]
+
+    # -- serving ----------------------------------------------------------------
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                s, _ = self.sock.accept()
+            except OSError:
+                return
+            self._socks.append(s)
+            t = threading.Thread(target=self._serve, args=(s,), daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def _serve(self, s: socket.socket) -> None:
+        conn = Conn()
+        self.conns.append(conn)
+        try:
+            if self.cfg["implicit_tls"] is not None:
+                s = self.cfg["implicit_tls"].wrap_socket(s, server_side=True)
+                self._socks.append(s)
+                conn.tls = True
+            f = _LineReader(s)
+            if not self._reply(s, self.cfg["greeting"], ""):
+                return
+            while not self._stop.is_set():
+                line = f.readline()
+                if not line:
+                    return
+                conn.lines.append(line)
+                text = line.decode("latin-1").rstrip("\r\n")
+                verb, _, arg = text.partition(" ")
+                verb = verb.upper()
+                if verb == "EHLO":
+                    rep = self.cfg["ehlo_tls"] if conn.tls and self.cfg["ehlo_tls"] is not None else self.cfg["ehlo"]
+                    if (isinstance(rep, list) and not conn.tls and self.cfg["tls_context"] is not None
+                            and not any("STARTTLS" in r for r in rep)):
+                        rep = [r[:3] + "-" + r[4:] for r in rep] + ["250 STARTTLS"]
+                    ok = self._reply(s, rep, arg)
+                elif verb == "STARTTLS" and self.cfg["tls_context"] is not None and not conn.tls:
+                    ok = self._reply(s, self.cfg["starttls"], arg)
+                    if ok and self.cfg["starttls"] and self.cfg["starttls"][0].startswith("220"):
+                        s = self.cfg["tls_context"].wrap_socket(s, server_side=True)
+                        self._socks.append(s)
+                        conn.tls = True
+                        f = _LineReader(s)
+                elif verb == "AUTH":
+                    ok = self._auth(s, f, conn, arg)
+                elif verb == "RCPT":
+                    rep = self.cfg["rcpt"]
+                    for k, v in self.cfg["rcpt_map"].items():
+                        if k in arg:
+                            rep = v
+                    ok = self._reply(s, rep, arg)
+                elif verb == "DATA":
+                    ok = self._reply(s, self.cfg["data"], arg)
+                    if ok and self.cfg["data"] and str(self.cfg["data"][0]).startswith("354"):
+                        payload = bytearray()
+                        while True:
+                            l = f.readline()
+                            if not l:
+                                conn.aborted.append(bytes(payload))
+                                return
+                            if l in (b".\r\n", b".\n"):
+                                break
+                            payload += l
+                        conn.datas.append(bytes(payload))
+                        ok = self._reply(s, self.cfg["data_end"], "")
+                elif verb in self.cfg["verbs"]:
+                    ok = self._reply(s, self.cfg["verbs"][verb], arg)
+                elif verb.lower() in ("helo", "mail", "rset", "quit", "noop"):
+                    ok = self._reply(s, self.cfg[verb.lower()], arg)
+                    if verb == "QUIT":
+                        return
+                else:
+                    ok = self._reply(s, ["502 5.5.2 Error: command not recognized"], arg)
+                if not ok:
+                    return
+        except (OSError, ssl.SSLError):
+            return
+        finally:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _reply(self, s: socket.socket, rep: Reply, arg: str) -> bool:
+        if callable(rep):
+            rep = rep(arg)
+        if rep is None:
+            return True
+        rep = list(rep)
+        if rep and rep[0] == STALL:
+            self._stop.wait(3600)
+            return False
+        if rep and rep[0] == CLOSE:
+            return False
+        s.sendall(b"".join(r.encode("latin-1") + b"\r\n" for r in rep))
+        return True
+
+    def _auth(self, s, f, conn: Conn, arg: str) -> bool:
+        mech, _, initial = arg.partition(" ")
+        mech = mech.upper()
+        users = self.cfg["auth_users"]
+
+        def ask(challenge: bytes) -> Optional[bytes]:
+            s.sendall(b"334 " + base64.b64encode(challenge) + b"\r\n")
+            line = f.readline()
+            if not line:
+                return None
+            conn.lines.append(line)
+            if line.strip() == b"*":
+                return None
+            return base64.b64decode(line.strip())
+
+        ok = False
+        user = None
+        if mech == "PLAIN":
+            resp = base64.b64decode(initial) if initial else ask(b"")
+            if resp is not None:
+                _, user, pw = resp.split(b"\0", 2)
+                user = user.decode()
+                ok = users.get(user) == pw.decode()
+        elif mech == "LOGIN":
+            u = ask(b"Username:")
+            p = ask(b"Password:") if u is not None else None
+            if p is not None:
+                user = u.decode()
+                ok = users.get(user) == p.decode()
+        elif mech == "CRAM-MD5":
+            chal = b"<12345.67890@test.example>"
+            resp = ask(chal)
+            if resp is not None:
+                user, _, digest = resp.decode().partition(" ")
+                pw = users.get(user)
+                ok = pw is not None and hmac.new(pw.encode(), chal, hashlib.md5).hexdigest() == digest
+        else:
+            return self._reply(s, ["504 5.5.4 Unrecognized authentication type"], arg)
+        if ok:
+            conn.auth = user
+            return self._reply(s, ["235 2.7.0 Authentication successful"], arg)
+        return self._reply(s, ["535 5.7.8 Authentication credentials invalid"], arg)
+
+
+class _LineReader:
+    def __init__(self, s: socket.socket) -> None:
+        self.s = s
+        self.buf = b""
+
+    def readline(self) -> bytes:
+        while b"\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                out, self.buf = self.buf, b""
+                return out
+            self.buf += chunk
+        i = self.buf.index(b"\n") + 1
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
