@@ -115,6 +115,7 @@ def test_refused_mail_from_is_return_code_7(interp, scripted):
     code, res = code_result(interp, out)
     assert code == 7
     assert interp.tcl.tk.splitlist(res) == ("diagnostic", "5.7.1 Sender rejected", "args", "", "code", "550")
+    srv.settle()
     assert srv.datas == [] and "RSET" in srv.commands and "QUIT" in srv.commands
     # code 7 is not an error: try ... on error does not catch it.
     assert interp.eval("""

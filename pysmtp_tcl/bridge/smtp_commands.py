@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..smtp import envelope as envmod
-from ..smtp.session import (AuthFailure, EnvelopeError, OpenFailure, ProtocolFailure,
-                            SessionOptions)
+from ..smtp.auth import MECHANISMS as AUTH_MECHANISMS
+from ..smtp.session import (AuthFailure, CredentialsRefused, EnvelopeError, OpenFailure,
+                            ProtocolFailure, SessionOptions)
 from ..smtp.sendmessage import SendRequest, Services, send
 from .context import Context
 from .options import (boolean, list_string, refuse_control, refuse_header_injection,
@@ -16,7 +17,9 @@ from .reactor import TclReactor
 from .registry import TclError, TclReturn, tclcommand
 
 _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
-            "-usetls": "usetls", "-tlsimport": "tlsimport", "-tlsverify": "tlsverify"}
+            "-usetls": "usetls", "-tlsimport": "tlsimport",
+            # ours (COMPATIBILITY.md): opt-in hardening
+            "-tlsverify": "tlsverify", "-tlsrequire": "tlsrequire", "-insecureauth": "insecureauth"}
 
 
 def _number(option: str, value: str) -> float:
@@ -33,7 +36,8 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
         raise TclError("Each option must have a value!  Invalid option list: "
                        + list_string(ctx, list(args)))
     o: Dict[str, Any] = {"atleastone": False, "debug": False, "queue": False, "usetls": True,
-                         "tlsimport": False, "tlsverify": False, "tlspolicy": "",
+                         "tlsimport": False, "tlsverify": False, "tlsrequire": False,
+                         "insecureauth": False, "authmechanism": None, "tlspolicy": "",
                          "maxsecs": 120.0, "originator": None, "recipients": "",
                          "servers": "localhost", "ports": "25", "client": "",
                          "username": "", "password": "", "headers": [], "cafile": None}
@@ -71,6 +75,11 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
             o["password"] = value
         elif option == "-cafile":
             o["cafile"] = value
+        elif option == "-authmechanism":
+            if value.upper() not in AUTH_MECHANISMS:
+                raise TclError('-authmechanism must be one of %s, not "%s"'
+                               % (", ".join(sorted(AUTH_MECHANISMS)), value))
+            o["authmechanism"] = value.upper()
         else:
             raise TclError("unknown option " + option)
     return o
@@ -130,7 +139,9 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
                               maxsecs=o["maxsecs"], queue=o["queue"], usetls=o["usetls"],
                               tlspolicy=_tlspolicy(ctx, o["tlspolicy"]), tlsimport=tlsimport,
                               username=o["username"], password=o["password"],
-                              tls_verify=o["tlsverify"], cafile=o["cafile"])
+                              tls_verify=o["tlsverify"], tls_require=o["tlsrequire"],
+                              cafile=o["cafile"], insecure_auth=o["insecureauth"],
+                              auth_mechanism=o["authmechanism"])
 
     req = SendRequest(entity=entity, originator=o["originator"], recipients=o["recipients"],
                       headers=o["headers"], atleastone=o["atleastone"], session=SessionOptions())
@@ -141,6 +152,8 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
         raise TclError(str(e)) from None
     except EnvelopeError as e:
         raise TclError(str(e), ("SMTP", "SMTPUTF8")) from None
+    except CredentialsRefused as e:
+        raise TclError(str(e), ("SMTP", "PLAINTEXTAUTH")) from None
     except OpenFailure as e:
         msg = e.message
         raise TclError(msg.as_tcl_list() if not isinstance(msg, str) else msg,  # type: ignore[arg-type]

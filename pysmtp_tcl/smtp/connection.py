@@ -209,6 +209,18 @@ class Connection:
                 raise SMTPIOError(PREMATURE_EOF)
             self._buf += chunk
 
+    def peer_is_loopback(self) -> bool:
+        """Whether the server's address is a loopback address."""
+        import ipaddress
+
+        if self.sock is None:
+            return False
+        try:
+            host = self.sock.getpeername()[0]
+            return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+        except (OSError, ValueError):
+            return False
+
     def close(self) -> None:
         """Close the socket (idempotent)."""
         if self.sock is not None:

@@ -69,6 +69,11 @@ class EnvelopeError(Exception):
     """An address the server cannot take (e.g. non-ASCII without SMTPUTF8)."""
 
 
+class CredentialsRefused(Exception):
+    """``-username`` given, but the connection is neither encrypted nor to a
+    loopback address, and ``-insecureauth 1`` was not given."""
+
+
 @dataclass(frozen=True)
 class SessionOptions:
     """Connection options of one ``smtp::sendmessage`` (tcllib names).
@@ -92,7 +97,9 @@ class SessionOptions:
     auth_mechanism: Optional[str] = None
     tls_context: Optional[ssl.SSLContext] = None
     tls_verify: bool = False
+    tls_require: bool = False
     cafile: Optional[str] = None
+    insecure_auth: bool = False
 
 
 def _insecure_context() -> ssl.SSLContext:
@@ -109,8 +116,9 @@ def tls_context(opts: SessionOptions) -> ssl.SSLContext:
     if opts.tls_context is not None:
         return opts.tls_context
     if opts.tls_verify:
-        ctx = ssl.create_default_context(cafile=opts.cafile)
-        return ctx
+        # Certificate chain and host name checked (RFC 7817 §3); SNI is sent
+        # whenever the server is named by host name.
+        return ssl.create_default_context(cafile=opts.cafile)
     return _insecure_context()
 
 
@@ -128,6 +136,7 @@ class Session:
     auth_tried: bool = False
     authenticated: bool = False
     dead: Optional[str] = None  # why the connection is unusable, if it is
+    refusal: Optional[str] = None  # why greet() gave up on this server
 
     # -- tcllib's talk/hear ---------------------------------------------------
     def _say(self, line: str) -> None:
@@ -222,12 +231,28 @@ class Session:
             policy = "insecure"
             if opts.tlspolicy is not None:
                 policy = opts.tlspolicy(failure.code, failure.diagnostic)
-            if policy != "insecure" or self.dead:
+            if policy != "insecure" or self.dead or opts.tls_require:
                 policy_failure[0] = (str(failure.code),)
+                if opts.tls_require and policy == "insecure" and not self.dead:
+                    self.refusal = "TLS required (-tlsrequire 1), but STARTTLS failed at %s: %d %s" % (
+                        self.server, failure.code, failure.diagnostic)
                 self.conn.close()
                 return False
-        if opts.username and not self.auth_tried and any(a.startswith("AUTH") for a in self.esmtp):
+        if opts.tls_require and not self.tls:
+            self.refusal = ("TLS required (-tlsrequire 1), but %s does not offer STARTTLS" % self.server
+                            if opts.usetls else "-tlsrequire 1 conflicts with -usetls 0")
+            self.talk(0, "QUIT")
+            self.conn.close()
+            return False
+        if opts.username and not self.auth_tried and any(a.upper().startswith("AUTH") for a in self.esmtp):
             self.auth_tried = True
+            if not (self.tls or opts.insecure_auth or self.conn.peer_is_loopback()):
+                self.talk(0, "QUIT")
+                self.conn.close()
+                raise CredentialsRefused(
+                    "refusing to send the credentials of -username %s to %s over an unencrypted "
+                    "connection: use TLS (STARTTLS, -tlsimport 1), or -insecureauth 1 to allow it"
+                    % (opts.username, self.server))
             self.authenticate()
         return True
 
@@ -238,7 +263,7 @@ class Session:
             ``AUTH <mech> failed`` and sends unauthenticated.)
         """
         offered = auth.offered_mechanisms(self.esmtp)
-        order = [self.opts.auth_mechanism] if self.opts.auth_mechanism else auth.PREFERENCE
+        order = [self.opts.auth_mechanism.upper()] if self.opts.auth_mechanism else auth.PREFERENCE
         last: Optional[Reply] = None
         for mech in order:
             if mech not in offered or mech not in auth.MECHANISMS:
@@ -252,7 +277,9 @@ class Session:
             if self.dead:
                 break
         if last is None:
-            last = Reply(504, "no offered AUTH mechanism is supported: %s" % " ".join(offered), local=True)
+            wanted = " ".join(order)
+            last = Reply(504, "no AUTH mechanism both offered (%s) and usable (%s)" % (" ".join(offered), wanted),
+                         local=True)
         raise AuthFailure(last)
 
     def _auth_exchange(self, mech: str) -> Reply:
@@ -395,12 +422,17 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
         holder: List[Optional[Tuple[str, ...]]] = [None]
         if session.greet(holder):
             return session
+        if session.refusal is not None:
+            last = session.refusal
+            errorcode = ("SMTP", "TLSREQUIRED")
+            continue
         if holder[0] is not None:
             errorcode = holder[0]
     if last is None:
         raise OpenFailure('can\'t read "code": no such variable')
     if errorcode is not None:
-        # tcllib throws the last greeting reply itself as the error value.
+        # tcllib throws the last greeting reply itself as the error value
+        # (-tlspolicy said secure); -tlsrequire failures throw their reason.
         raise OpenFailure(last, errorcode)
     raise OpenFailure(last.diagnostic if isinstance(last, Reply) else last)
 

@@ -110,6 +110,12 @@ class ScriptedServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until every client connection so far has ended (the client
+        closed it), so that what it sent last is recorded."""
+        for t in list(self._threads[1:]):
+            t.join(timeout)
+
     @property
     def datas(self) -> List[bytes]:
         return [d for c in self.conns for d in c.datas]
