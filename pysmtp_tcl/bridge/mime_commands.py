@@ -25,14 +25,6 @@ __all__: List[str] = []
 
 # --- tokens -------------------------------------------------------------------
 
-def _register(ctx: Any, token: str, obj: Any) -> None:
-    reg = ctx.tokens
-    if hasattr(reg, "register"):
-        reg.register(token, obj)
-    else:  # TokenRegistry has no by-name registration (yet)
-        reg._objects[token] = obj
-
-
 def _new_token(ctx: Any) -> str:
     # tcllib takes the number before parsing, so a failed initialize still
     # uses one up
@@ -45,7 +37,7 @@ def _adopt(ctx: Any, token: str, entity: Entity) -> None:
     """Register ``entity`` and name its parsed subordinates as tcllib does
     (``TOKEN-1``, ``TOKEN-1-2`` ...)."""
     entity.token = token
-    _register(ctx, token, entity)
+    ctx.tokens.register(token, entity)
     if entity.dynamic:
         for i, child in enumerate(entity.parts, 1):
             _adopt(ctx, "%s-%d" % (token, i), child)

@@ -27,6 +27,11 @@ class TokenRegistry:
         self._objects[token] = obj
         return token
 
+    def register(self, token: str, obj: Any) -> None:
+        """Register ``obj`` under a given name (tcllib names a parsed
+        message's parts ``TOKEN-1``, ``TOKEN-1-2`` …)."""
+        self._objects[token] = obj
+
     def lookup(self, token: str) -> Any:
         """The object behind ``token``, or ``None`` if there is none.
 

@@ -142,8 +142,12 @@ class Connection:
                 self._wait(False, deadline, "TLS handshake timed out")
             except ssl.SSLWantWriteError:
                 self._wait(True, deadline, "TLS handshake timed out")
+            except ssl.SSLCertVerificationError as e:
+                raise SMTPIOError("TLS handshake failed: certificate verify failed: %s"
+                                  % (e.verify_message or e.reason), e.errno) from None
             except (ssl.SSLError, OSError) as e:
-                raise SMTPIOError("TLS handshake failed: %s" % (getattr(e, "reason", None) or e), getattr(e, "errno", None)) from None
+                raise SMTPIOError("TLS handshake failed: %s" % (getattr(e, "reason", None) or e),
+                                  getattr(e, "errno", None)) from None
         self.tls = True
 
     # -- I/O ----------------------------------------------------------------

@@ -233,6 +233,10 @@ class Session:
                 policy = opts.tlspolicy(failure.code, failure.diagnostic)
             if policy != "insecure" or self.dead or opts.tls_require:
                 policy_failure[0] = (str(failure.code),)
+                if self.dead:
+                    # Our case only (tcllib ignores handshake errors): say why.
+                    self.refusal = self.dead.replace("TLS handshake failed", "TLS handshake with %s failed"
+                                                     % self.server, 1)
                 if opts.tls_require and policy == "insecure" and not self.dead:
                     self.refusal = "TLS required (-tlsrequire 1), but STARTTLS failed at %s: %d %s" % (
                         self.server, failure.code, failure.diagnostic)
@@ -424,7 +428,7 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
             return session
         if session.refusal is not None:
             last = session.refusal
-            errorcode = ("SMTP", "TLSREQUIRED")
+            errorcode = ("SMTP", "TLSREQUIRED") if "-tlsrequire" in last else ("SMTP", "TLS")
             continue
         if holder[0] is not None:
             errorcode = holder[0]

@@ -258,6 +258,12 @@ class ScriptedServer:
                 user, _, digest = resp.decode().partition(" ")
                 pw = users.get(user)
                 ok = pw is not None and hmac.new(pw.encode(), chal, hashlib.md5).hexdigest() == digest
+        elif mech == "XOAUTH2":
+            resp = base64.b64decode(initial) if initial else ask(b"")
+            if resp is not None:
+                fields = dict(f.split("=", 1) for f in resp.decode().split("\x01") if "=" in f)
+                user = fields.get("user")
+                ok = user in users and fields.get("auth") == "Bearer " + users[user]
         else:
             return self._reply(s, ["504 5.5.4 Unrecognized authentication type"], arg)
         if ok:
