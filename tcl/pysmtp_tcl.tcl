@@ -25,3 +25,19 @@ proc ::pysmtp_tcl::callback {cmd args} {
     set code [catch {uplevel #0 $cmd $args} result opts]
     return [list $code $result $opts]
 }
+
+# Wait in the event loop until Python's file handler sets $var to 1, or
+# $ms milliseconds pass ($var becomes 0; ms < 0: no limit).  One call from
+# Python instead of four (after, vwait, after cancel, unset).
+proc ::pysmtp_tcl::wait {var ms} {
+    if {$ms >= 0} {
+        set id [after $ms [list set $var 0]]
+    }
+    vwait $var
+    if {$ms >= 0} {
+        after cancel $id
+    }
+    set ready [set $var]
+    unset $var
+    return $ready
+}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 from typing import Any, Optional
 
-import tkinter
+import tkinter  # the bridge is the one layer allowed to use it
 
 from .context import Context
 
@@ -35,14 +35,9 @@ class TclReactor:
         mask = tkinter.WRITABLE if writable else tkinter.READABLE
         fd = sock.fileno()
         tk.createfilehandler(fd, mask, ready)
-        after_id = None
         try:
-            if timeout is not None:
-                after_id = tk.call("after", max(0, int(timeout * 1000)), "set %s 0" % var)
-            tk.call("vwait", var)
+            ms = -1 if timeout is None else max(0, int(timeout * 1000))
+            tk.call("::pysmtp_tcl::wait", var, ms)
         finally:
             tk.deletefilehandler(fd)
-            if after_id is not None:
-                tk.call("after", "cancel", after_id)
-            tk.call("unset", "-nocomplain", var)
         return bool(outcome)
