@@ -83,8 +83,8 @@ class _Launcher:
             host, port = self.capture.start()
             target = Route(host, port, plain=True)
         elif route is not None:
-            host, _, port = route.rpartition(":")
-            target = Route(host.strip("[]"), int(port))
+            host, port = route
+            target = Route(host, port)
         install(self.tcl, route=target)
         exe = launcher_path()
         if exe:
@@ -108,38 +108,61 @@ class _Launcher:
                 self.tk.call("source", "-encoding", self.encoding, script)
             else:
                 self.tk.evalfile(script)
-        except tkinter.TclError:
-            info = self.tk.call("set", "::errorInfo")
+        except tkinter.TclError as e:
+            # A script that could not even be read leaves no errorInfo;
+            # tclsh then prints just the message.
+            info = self.tk.eval("if {[info exists ::errorInfo]} {set ::errorInfo}") or str(e)
             self.tk.call("puts", "stderr", info)
             return 1
         return 0
 
     def run_stdin(self) -> int:
-        """Read commands from stdin as tclsh does (prompt and results only
-        when interactive)."""
+        """Read commands from stdin as tclsh does: through Tcl's own stdin
+        channel, a complete command at a time, so a script can ``gets
+        stdin`` the lines after it; prompt and results only when
+        interactive; an error's message goes to stderr and reading goes on."""
         import tkinter
 
-        interactive = bool(int(self.tk.call("set", "::tcl_interactive")))
+        tk = self.tk
+        interactive = bool(int(tk.call("set", "::tcl_interactive")))
         buf = ""
         while True:
             if interactive:
-                self.tk.call("puts", "-nonewline", "stdout", "% " if not buf else "")
-                self.tk.call("flush", "stdout")
-            line = sys.stdin.readline()
-            if not line:
-                break
-            buf += line
-            if not int(self.tk.call("info", "complete", buf)):
+                tk.call("puts", "-nonewline", "stdout", "% " if not buf else "")
+                tk.call("flush", "stdout")
+            n = int(tk.call("gets", "stdin", "::pysmtp_tcl::line"))
+            if n < 0:
+                if int(tk.call("eof", "stdin")):
+                    break
+                continue
+            buf += str(tk.call("set", "::pysmtp_tcl::line")) + "\n"
+            if not int(tk.call("info", "complete", buf)):
                 continue
             cmd, buf = buf, ""
             try:
-                result = self.tk.eval(cmd)
+                result = tk.eval(cmd)
                 if interactive and result != "":
-                    self.tk.call("puts", "stdout", result)
+                    tk.call("puts", "stdout", result)
             except tkinter.TclError as e:
-                msg = self.tk.call("set", "::errorInfo") if not interactive else str(e)
-                self.tk.call("puts", "stderr", str(e) if not interactive else msg)
+                tk.call("puts", "stderr", str(e))
+        if buf.strip():
+            try:
+                tk.eval(buf)
+            except tkinter.TclError as e:
+                tk.call("puts", "stderr", str(e))
         return 0
+
+
+def _usage_error(message: str) -> int:
+    print("pysmtp-tclsh: %s\n%s" % (message, USAGE), file=sys.stderr)
+    return 2
+
+
+def _parse_route(value: str) -> Optional[tuple]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host.strip("[]"), int(port)
 
 
 def launcher_path() -> Optional[str]:
@@ -161,15 +184,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     route = None
     encoding = None
     while args:
-        if args[0] == "--capture" and len(args) > 1:
-            capture_dir = args[1]
-            del args[:2]
-        elif args[0].startswith("--capture="):
-            capture_dir = args[0].split("=", 1)[1]
-            del args[0]
-        elif args[0] == "--route" and len(args) > 1:
-            route = args[1]
-            del args[:2]
+        if args[0] in ("--capture", "--route") and len(args) < 2:
+            return _usage_error("%s needs a value" % args[0])
+        if args[0] == "--capture" or args[0].startswith("--capture="):
+            capture_dir = args[1] if args[0] == "--capture" else args[0].split("=", 1)[1]
+            del args[:2 if args[0] == "--capture" else 1]
+            if not capture_dir:
+                return _usage_error("--capture needs a directory")
+            try:
+                os.makedirs(capture_dir, exist_ok=True)
+            except OSError as e:
+                return _usage_error("--capture %s: %s" % (capture_dir, e.strerror or e))
+        elif args[0] == "--route" or args[0].startswith("--route="):
+            value = args[1] if args[0] == "--route" else args[0].split("=", 1)[1]
+            del args[:2 if args[0] == "--route" else 1]
+            route = _parse_route(value)
+            if route is None:
+                return _usage_error('--route expects HOST:PORT (port 1-65535), not "%s"' % value)
         elif args[0] == "-encoding" and len(args) > 1:
             encoding = args[1]
             del args[:2]
@@ -182,6 +213,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args and not args[0].startswith("-") or (args and args[0] == "-"):
         script = args.pop(0)
     launcher = _Launcher()
+    if capture_dir is not None and route is not None:
+        return _usage_error("--capture and --route exclude each other")
     launcher.setup(script, args, capture_dir, encoding, route)
     status = launcher.run_script(script) if script is not None else launcher.run_stdin()
     launcher.finish(status)

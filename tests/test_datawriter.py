@@ -6,11 +6,18 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pysmtp_tcl.smtp.datawriter import DataEncoder, encode_all
+import pytest
+
+from pysmtp_tcl.smtp.datawriter import DataEncoder, LineTooLong, encode_all
 
 # Bytes rich in the interesting octets.
-octets = st.lists(st.sampled_from([b"\r", b"\n", b".", b"a", b" ", b"\r\n", b"\x00", b"\xff"]),
+octets = st.lists(st.sampled_from([b"\r", b"\n", b".", b"a", b" ", b"\r\n", b"\x00", b"\xff",
+                                   b"x" * 300]),
                   max_size=60).map(b"".join)
+
+
+def too_long(msg: bytes) -> bool:
+    return any(len(l) > 998 for l in re.split(rb"\r\n|\r|\n", msg))
 
 
 def normalise(msg: bytes) -> bytes:
@@ -37,6 +44,10 @@ def split(msg: bytes, cuts):
 @settings(max_examples=400)
 @given(octets, st.lists(st.integers(0, 1000), max_size=8))
 def test_wire_form_is_clean_and_reassembles_exactly(msg, cuts):
+    if too_long(msg):
+        with pytest.raises(LineTooLong):
+            b"".join(encode_all(split(msg, cuts)))
+        return
     wire = b"".join(encode_all(split(msg, cuts)))
     assert not re.search(rb"\r(?!\n)", wire), "bare CR"
     assert not re.search(rb"(?<!\r)\n", wire), "bare LF"
@@ -51,11 +62,15 @@ def test_wire_form_is_clean_and_reassembles_exactly(msg, cuts):
 
 @given(octets, st.lists(st.integers(0, 1000), max_size=8))
 def test_chunk_boundaries_do_not_matter(msg, cuts):
+    if too_long(msg):
+        return
     assert b"".join(encode_all(split(msg, cuts))) == b"".join(encode_all([msg]))
 
 
 @given(octets)
 def test_size_counts_the_normalised_message(msg):
+    if too_long(msg):
+        return
     enc = DataEncoder()
     enc.feed(msg)
     enc.finish()
@@ -67,3 +82,12 @@ def test_examples():
     assert b"".join(encode_all([b".a\r", b"\nb\r.\r\nc"])) == b"..a\r\nb\r\n..\r\nc\r\n.\r\n"
     assert b"".join(encode_all([b"x\r"])) == b"x\r\n.\r\n"
     assert b"".join(encode_all([b"line\n", b".\n"])) == b"line\r\n..\r\n.\r\n"
+
+
+def test_line_of_998_passes_999_is_refused_across_chunks():
+    ok = b"a" * 998
+    assert b"".join(encode_all([ok[:500], ok[500:], b"\r\nnext"])).startswith(ok + b"\r\n")
+    with pytest.raises(LineTooLong, match="line 2 is longer than 998"):
+        b"".join(encode_all([b"first\n", b"b" * 600, b"b" * 399, b"\n"]))
+    with pytest.raises(LineTooLong):
+        b"".join(encode_all([b"x\r\n" + b"c" * 999 + b"\r\n"]))

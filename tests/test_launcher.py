@@ -94,3 +94,30 @@ def test_info_nameofexecutable_runs_scripts_with_our_packages(tmp_path):
     r = run_launcher([str(p)])
     assert r.returncode == 0, r.stderr
     assert "tcllib" not in r.stdout and "smtp.tcl" in r.stdout
+
+
+def test_missing_script_file_as_tclsh(tmp_path):
+    ours = run_launcher([str(tmp_path / "nonexist.tcl")])
+    theirs = subprocess.run(["tclsh", str(tmp_path / "nonexist.tcl")], capture_output=True, text=True)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
+    assert "Traceback" not in ours.stderr
+
+
+def test_stdin_script_can_read_following_lines():
+    text = 'puts [gets stdin]\nhello there\nset a [expr {1+\n2}]\nputs $a\nerror oops\nputs after\n'
+    ours = run_launcher([], stdin=text)
+    theirs = subprocess.run(["tclsh"], input=text, capture_output=True, text=True)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--route", "nonsense", "x.tcl"], "--route expects HOST:PORT"),
+    (["--route", "127.0.0.1:99999", "x.tcl"], "--route expects HOST:PORT"),
+    (["--capture"], "--capture needs a value"),
+    (["--capture", "/proc/no/such/dir", "x.tcl"], "--capture /proc/no/such/dir"),
+    (["--capture", "d", "--route", "127.0.0.1:25", "x.tcl"], "exclude each other"),
+])
+def test_launcher_usage_errors(tmp_path, args, needle):
+    r = run_launcher(args, cwd=tmp_path)
+    assert r.returncode == 2 and needle in r.stderr and "usage:" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -18,13 +18,20 @@ def boolean(value: str) -> bool:
 
 
 def split_list(ctx: Any, value: str) -> List[str]:
-    """A Tcl list's elements; Tcl's own error text for a malformed list."""
+    """A Tcl list's elements; Tcl's own error text for a malformed list.
+
+    Split by Tcl itself (``lrange``): tkinter's ``splitlist`` refuses
+    strings containing U+0000, which a script may legitimately pass.
+    """
     import tkinter
 
     try:
-        return [str(x) for x in ctx.tk.splitlist(value)]
+        items = ctx.tk.call("lrange", value, 0, "end")
     except tkinter.TclError as e:
         raise TclError(str(e)) from None
+    if isinstance(items, tuple):
+        return [str(x) for x in items]
+    return [] if str(items) == "" else [str(items)]
 
 
 def list_string(ctx: Any, items: List[str]) -> str:

@@ -15,6 +15,15 @@ from typing import Iterable, Iterator
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 _DOT = re.compile(rb"\r\n\.")
+#: RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6: at most 998 octets before CRLF.
+MAX_LINE = 998
+_LONG = re.compile(rb"[^\r\n]{%d}" % (MAX_LINE + 1))
+
+
+class LineTooLong(ValueError):
+    """A message line exceeds :data:`MAX_LINE` octets.  The MIME layer
+    re-encodes long body lines and folds long header fields, so this is the
+    last line of defence: the send is aborted rather than put on the wire."""
 
 
 class DataEncoder:
@@ -32,6 +41,8 @@ class DataEncoder:
     def __init__(self) -> None:
         self._pending_cr = False   # chunk ended in CR: may pair with next LF
         self._at_bol = True        # next octet starts a line
+        self._line_len = 0         # octets of the current, unfinished line
+        self.lines = 1             # current line number (for error texts)
         self.size = 0
 
     def feed(self, chunk: bytes) -> bytes:
@@ -46,6 +57,7 @@ class DataEncoder:
             if not chunk:
                 return b""
         text = _EOL.sub(b"\r\n", chunk)
+        self._check_lines(text)
         self.size += len(text)
         # Stuff "." at the start of every line, including one that begins
         # this chunk because the previous chunk ended a line.
@@ -53,6 +65,21 @@ class DataEncoder:
         stuffed = _DOT.sub(b"\r\n..", lead + text)[len(lead):]
         self._at_bol = text.endswith(b"\r\n")
         return stuffed
+
+    def _check_lines(self, text: bytes) -> None:
+        first = text.find(b"\r\n")
+        if first < 0:
+            self._line_len += len(text)
+        else:
+            long = self._line_len + first > MAX_LINE or _LONG.search(text, first)
+            if long:
+                raise LineTooLong("message line %d is longer than %d octets (RFC 5322 §2.1.1): "
+                                  "refusing to send it" % (self.lines + text.count(b"\r\n", 0, first), MAX_LINE))
+            self.lines += text.count(b"\r\n")
+            self._line_len = len(text) - (text.rfind(b"\r\n") + 2)
+        if self._line_len > MAX_LINE:
+            raise LineTooLong("message line %d is longer than %d octets (RFC 5322 §2.1.1): "
+                              "refusing to send it" % (self.lines, MAX_LINE))
 
     def finish(self) -> bytes:
         """Close the message body: a pending CR and the final CRLF if
