@@ -85,6 +85,16 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
     return o
 
 
+def _split_list(ctx: Context, value: str) -> List[str]:
+    """``-servers``/``-ports`` as Tcl's ``foreach`` reads them: Tcl's error
+    text and ``-errorcode`` (``TCL VALUE LIST …``) for a malformed list."""
+    try:
+        return split_list(ctx, value)
+    except TclError as e:
+        errorcode = ctx.call("apply", "{v} {catch {llength $v} m o; dict get $o -errorcode}", value)
+        raise TclError(e.message, [str(x) for x in ctx.tk.splitlist(errorcode)]) from None
+
+
 def _services(ctx: Context) -> Services:
     def parse(s: str) -> List[Dict[str, str]]:
         out = []
@@ -126,8 +136,8 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
     if entity is None:
         raise TclError('can\'t read "state(header)": no such variable')
     def session_options() -> SessionOptions:
-        servers = split_list(ctx, o["servers"])
-        ports = split_list(ctx, o["ports"])
+        servers = _split_list(ctx, o["servers"])
+        ports = _split_list(ctx, o["ports"])
         tlsimport = o["tlsimport"]
         if ctx.route is not None:
             # --route / capture mode: every send goes there (capture: in clear).

@@ -14,7 +14,7 @@ import selectors
 import socket
 import ssl
 import time
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol, Tuple
 
 from .replies import MAX_LINE
 
@@ -43,14 +43,17 @@ class SMTPIOError(OSError):
     :ivar timeout: True when it is a time-out.
     :ivar direct: True when Tcl's ``socket`` command itself would have
         failed (bad name or port), rather than the asynchronous connect.
+    :ivar errorcode: the ``-errorcode`` Tcl gives such a direct failure
+        (``None``: ``NONE``).
     """
 
     def __init__(self, message: str, errno_: Optional[int] = None, timeout: bool = False,
-                 direct: bool = False):
+                 direct: bool = False, errorcode: Optional[Tuple[str, ...]] = None):
         super().__init__(errno_, message)
         self.message = message
         self.timeout = timeout
         self.direct = direct
+        self.errorcode = errorcode  # Tcl's -errorcode for a direct failure, if not NONE
 
     def __str__(self) -> str:
         return self.message
@@ -130,8 +133,10 @@ class Connection:
         """
         assert self.sock is not None
         self._buf.clear()
-        sni = server_hostname if server_hostname and not _is_ip(server_hostname) else None
-        tls = context.wrap_socket(self.sock, server_hostname=sni, do_handshake_on_connect=False)
+        # The name is always given: ssl sends it as SNI only when it is a host
+        # name, and checks it against an IP certificate entry otherwise.
+        tls = context.wrap_socket(self.sock, server_hostname=server_hostname or None,
+                                  do_handshake_on_connect=False)
         self.sock = tls
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

@@ -18,7 +18,7 @@ from itertools import zip_longest
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from . import auth
-from .connection import Connection, Reactor, SMTPIOError
+from .connection import Connection, Reactor, SMTPIOError, _posix_text
 from .datawriter import DataEncoder
 from .replies import Reply, ReplyAssembler
 
@@ -183,10 +183,13 @@ class Session:
             # Only reached with SMTPUTF8 negotiated (checked before MAIL).
             return command.encode("utf-8")
 
-    def has(self, keyword: str) -> bool:
-        """Whether EHLO advertised ``keyword`` (a whole keyword line)."""
+    def has(self, keyword: str, params: bool = False) -> bool:
+        """Whether EHLO advertised ``keyword``: a whole keyword line, as
+        tcllib's ``lsearch`` (so ``XQUE now`` is not ``XQUE``), but in any
+        case (COMPATIBILITY.md S11); ``params`` also accepts the keyword
+        followed by parameters."""
         k = keyword.upper()
-        return any(a.upper() == k or a.upper().startswith(k + " ") for a in self.esmtp)
+        return any(a.upper() == k or (params and a.upper().startswith(k + " ")) for a in self.esmtp)
 
     # -- greeting phase -------------------------------------------------------
     def greet(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> bool:
@@ -318,7 +321,7 @@ class Session:
         :raises EnvelopeError: a non-ASCII address and no SMTPUTF8.
         """
         utf8 = any(not _ascii(a) for a in [sender, *recipients])
-        if utf8 and not self.has("SMTPUTF8"):
+        if utf8 and not self.has("SMTPUTF8", params=True):
             bad = next(a for a in [sender, *recipients] if not _ascii(a))
             raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
         cmd = "MAIL FROM:<%s>" % sender
@@ -373,15 +376,23 @@ class Session:
             self.conn.close()
             raise ProtocolFailure(Reply.failure(_exc_text(e), keys=("code", "diagnostic"))) from None
         r = self.talk(self.opts.maxsecs, ".")
-        assert r is not None
+        if r is None:
+            # -maxsecs 0: tcllib does not wait for the final reply; its
+            # response array still holds DATA's 354, so it returns code 7
+            # with talk's empty result.
+            raise ProtocolFailure(Reply(354, keys=()))
         if r.code not in (250, 251):
             raise ProtocolFailure(r)
 
     def close(self, how: str) -> None:
         """tcllib's ``smtp::finalize -close orderly|abort|drop``."""
-        if how == "orderly" and not self.dead:
+        if how == "orderly":
+            # On a dead connection the reply comes at once (hear), where
+            # tcllib waits out the time-out (COMPATIBILITY.md S12).
             self.talk(120, "QUIT")
-        elif how == "abort" and not self.dead:
+        elif how == "abort":
+            # tcllib writes both without waiting, even after the server
+            # hung up (the writes then fail silently).
             self.talk(0, "RSET")
             self.talk(0, "QUIT")
         self.conn.close()
@@ -412,6 +423,7 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
             conn.close()
             if e.direct:
                 last = e.message  # tcllib: the socket command itself failed
+                errorcode = e.errorcode
                 continue
             if debug:
                 debug("    ... %s ..." % e.message)
@@ -424,7 +436,12 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
             conn.close()
             continue
         holder: List[Optional[Tuple[str, ...]]] = [None]
-        if session.greet(holder):
+        try:
+            ok = session.greet(holder)
+        except AuthFailure:
+            session.close("orderly")  # say QUIT; the failure is code 7 (S6)
+            raise
+        if ok:
             return session
         if session.refusal is not None:
             last = session.refusal
@@ -445,7 +462,8 @@ def _port(port: str) -> int:
     try:
         n = int(str(port).strip(), 0)
     except ValueError:
-        raise SMTPIOError('expected integer but got "%s"' % port, direct=True) from None
+        raise SMTPIOError('expected integer but got "%s"' % port, direct=True,
+                          errorcode=("TCL", "VALUE", "INTEGER")) from None
     if not 0 <= n <= 65535:
         raise SMTPIOError("couldn't open socket: port number too high", direct=True)
     return n
@@ -467,6 +485,9 @@ def _fmt_secs(secs: float) -> str:
 
 
 def _exc_text(e: Exception) -> str:
+    if isinstance(e, OSError) and not isinstance(e, SMTPIOError) and e.filename is not None and e.errno:
+        # What Tcl's open says (tcllib's buildmessage opens -file parts).
+        return 'couldn\'t open "%s": %s' % (e.filename, _posix_text(e))
     return getattr(e, "message", None) or str(e)
 
 
