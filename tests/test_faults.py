@@ -14,12 +14,8 @@ from faults.scenarios import SCENARIOS
 
 #: Faults pysmtp-tcl does not handle right yet (reported to the smtp owner;
 #: strict: the mark must go when the fix lands).
-KNOWN = {
-    "final:drip_continuation": "hear() bounds each line, not the whole reply: a continuation line "
-                               "every 0.2 s keeps the final reply open for ever",
-    "body:early_2xx_before_dot": "a 2xx sent before the final dot is read as the reply to the dot "
-                                 "(false success)",
-}
+# Faults pysmtp-tcl is known to mishandle (xfail strict: a fix shows as XPASS).
+KNOWN: dict = {}
 
 
 @pytest.fixture(scope="module")

@@ -371,3 +371,26 @@ def test_queue_sends_qued_only_when_xque_advertised(interp, scripted):
     srv2 = scripted()
     tcl_send(interp, srv2.port, "-queue 1 -originator a@example.com -recipients r@example.org")
     assert "QUED" not in srv2.commands
+
+
+def test_body_8bitmime_declared_for_8bit_content_when_offered(interp, scripted):
+    srv = scripted(ehlo=["250-test.example", "250 8BITMIME"])
+    interp.eval("""set tok [mime::initialize -canonical text/plain -encoding 8bit -string "caf\u00e9"]
+        smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -originator a@example.com -recipients r@example.org
+        set tok [mime::initialize -canonical text/plain -string "plain ascii"]
+        smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -originator a@example.com -recipients r@example.org
+        """ % (srv.port, srv.port))
+    mails = [c for c in srv.commands if c.startswith("MAIL")]
+    assert mails == ["MAIL FROM:<a@example.com> BODY=8BITMIME", "MAIL FROM:<a@example.com>"]
+    assert "caf\u00e9".encode("utf-8") in srv.datas[0]
+
+
+def test_early_reply_before_the_dot_is_not_a_success(interp, scripted):
+    # The server answers 250 right after 354, then 554 to the dot: the 250
+    # must not be taken for the reply to the dot.
+    srv = scripted(data=["354 go ahead", "250 2.0.0 queued early"], data_end=["554 5.6.0 refused after all"])
+    code, res = code_result(interp, tcl_send(interp, srv.port, "-originator a@example.com -recipients r@example.org",
+                                             body="x" * 100))
+    assert code == 7 and "before the end of the message" in res
+    srv.settle()
+    assert srv.datas == []

@@ -77,6 +77,7 @@ class Connection:
         self.tls = False
         self.name = name or "sock%x" % (id(self) & 0xFFFFFFFFFFFF)
         self._buf = bytearray()
+        self._eof = False
 
     # -- connecting -------------------------------------------------------
     def connect(self, host: str, port: int, timeout: Optional[float]) -> None:
@@ -202,6 +203,8 @@ class Connection:
                 return raw.decode("latin-1")
             if len(self._buf) > MAX_LINE:
                 raise SMTPIOError("reply line longer than %d octets" % MAX_LINE)
+            if self._eof:
+                raise SMTPIOError(PREMATURE_EOF)
             if self.sock is None:
                 raise SMTPIOError('can not find channel named "%s"' % self.name)
             try:
@@ -217,6 +220,27 @@ class Connection:
             if not chunk:
                 raise SMTPIOError(PREMATURE_EOF)
             self._buf += chunk
+
+    def poll_input(self) -> bool:
+        """Take in whatever the server has sent, without waiting.
+
+        :returns: True when unread input (or end-of-file) is waiting: before
+            the final dot that means the server replied early.
+        """
+        if self._buf or self._eof:
+            return True
+        if self.sock is None:
+            return False
+        try:
+            chunk = self.sock.recv(65536)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return False  # nothing (or only TLS housekeeping) arrived
+        except OSError:
+            return True  # let the reader report the error
+        if not chunk:
+            self._eof = True
+        self._buf += chunk
+        return True
 
     def peer_is_loopback(self) -> bool:
         """Whether the server's address is a loopback address."""
@@ -238,16 +262,6 @@ class Connection:
             finally:
                 self.sock = None
                 self._buf.clear()
-
-
-def _is_ip(host: str) -> bool:
-    for fam in (socket.AF_INET, socket.AF_INET6):
-        try:
-            socket.inet_pton(fam, host)
-            return True
-        except OSError:
-            pass
-    return False
 
 
 def _posix_text(e: OSError) -> str:

@@ -33,6 +33,7 @@ class DataEncoder:
     returns wire bytes.  The concatenation of the outputs ends with
     ``CRLF.CRLF`` and contains no bare CR or LF.
 
+    :ivar eight_bit: whether the message has octets above 0x7F.
     :ivar size: octets of the message as normalised, before dot-stuffing
         and before the closing CRLF this encoder may add (what RFC 1870 SIZE
         declares, and what tcllib declares: the length of ``buildmessage``).
@@ -44,6 +45,7 @@ class DataEncoder:
         self._line_len = 0         # octets of the current, unfinished line
         self.lines = 1             # current line number (for error texts)
         self.size = 0
+        self.eight_bit = False     # an octet above 0x7F was seen (RFC 6152)
 
     def feed(self, chunk: bytes) -> bytes:
         if not chunk:
@@ -58,6 +60,8 @@ class DataEncoder:
                 return b""
         text = _EOL.sub(b"\r\n", chunk)
         self._check_lines(text)
+        if not self.eight_bit and not text.isascii():
+            self.eight_bit = True
         self.size += len(text)
         # Stuff "." at the start of every line, including one that begins
         # this chunk because the previous chunk ended a line.

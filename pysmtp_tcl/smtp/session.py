@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ssl
+import time
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Callable, List, Optional, Sequence, Tuple, Union
@@ -144,14 +145,17 @@ class Session:
             self.debug(line)
 
     def hear(self, secs: float) -> Reply:
-        """Read one reply, waiting ``secs`` (capped at 600) for each line."""
+        """Read one reply, waiting at most ``secs`` (capped at 600) for all
+        of it.  (tcllib waits ``secs`` per line, so a server dripping
+        continuation lines holds it forever; COMPATIBILITY.md S15.)"""
         secs = min(secs, MAX_WAIT)
         if self.dead:
             return Reply.failure(self.dead)
         asm = ReplyAssembler()
+        deadline = time.monotonic() + secs
         while True:
             try:
-                line = self.conn.read_line(secs)
+                line = self.conn.read_line(max(0.0, deadline - time.monotonic()))
             except SMTPIOError as e:
                 self._say("    ... %s ..." % e.message)
                 if not e.timeout:
@@ -160,6 +164,9 @@ class Session:
             self._say("<-- " + line)
             reply = asm.add(line)
             if reply is not None:
+                if reply.local:
+                    # e.g. endless continuation lines: the stream is unusable
+                    self.dead = reply.diagnostic
                 return reply
 
     def talk(self, secs: float, command: str, shown: Optional[str] = None) -> Optional[Reply]:
@@ -325,8 +332,14 @@ class Session:
             bad = next(a for a in [sender, *recipients] if not _ascii(a))
             raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
         cmd = "MAIL FROM:<%s>" % sender
-        if any(a.upper().startswith("SIZE") for a in self.esmtp):
-            cmd += " SIZE=%d" % _measure(source)
+        size_wanted = any(a.upper().startswith("SIZE") for a in self.esmtp)
+        # One pass over the message (as tcllib's SIZE does) gives both the
+        # size and whether 8-bit octets are in it.
+        measured = _measure(source) if size_wanted or self.has("8BITMIME") else None
+        if size_wanted and measured is not None:
+            cmd += " SIZE=%d" % measured.size
+        if measured is not None and measured.eight_bit and self.has("8BITMIME"):
+            cmd += " BODY=8BITMIME"  # RFC 6152 (tcllib never declares it: S17)
         if utf8:
             cmd += " SMTPUTF8"
         r = self.talk(600, cmd)
@@ -375,6 +388,18 @@ class Session:
             self.dead = str(e)
             self.conn.close()
             raise ProtocolFailure(Reply.failure(_exc_text(e), keys=("code", "diagnostic"))) from None
+        if self.conn.poll_input():
+            # The server answered before the end of the message: whatever it
+            # said, the final dot must not be sent (its 2xx would otherwise be
+            # taken for the reply to the dot).  Dropping the connection makes
+            # the server discard the transaction (COMPATIBILITY.md S16).
+            early = self.hear(min(5.0, float(self.opts.maxsecs) or 5.0))
+            self.dead = "server replied before the end of the message"
+            self.conn.close()
+            if 200 <= early.code < 400:
+                early = Reply.failure("server replied before the end of the message: %d %s"
+                                      % (early.code, early.diagnostic), keys=("code", "diagnostic"))
+            raise ProtocolFailure(early)
         r = self.talk(self.opts.maxsecs, ".")
         if r is None:
             # -maxsecs 0: tcllib does not wait for the final reply; its
@@ -469,11 +494,13 @@ def _port(port: str) -> int:
     return n
 
 
-def _measure(source: MessageSource) -> int:
+def _measure(source: MessageSource) -> DataEncoder:
+    """Run the message through an encoder without sending it: its ``size``
+    and ``eight_bit`` describe the message."""
     enc = DataEncoder()
     source(enc.feed)
     enc.finish()
-    return enc.size
+    return enc
 
 
 def _ascii(s: str) -> bool:

@@ -336,7 +336,9 @@ SCENARIOS += [
       setup='set tok [mime::initialize -canonical text/plain -encoding 8bit -string "caf\\u00e9 \\u4e2d\\n"]',
       servers=[{"ehlo": ["250-test.example", "250-SIZE", "250-8BITMIME", "250 HELP"]}],
       differences=[Diff("data", "S14", "8bit leaf: Content-Transfer-Encoding twice (M1)",
-                        theirs="Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit")]),
+                        theirs="Content-Type: text/plain\r\nContent-Transfer-Encoding: 8bit"),
+                   Diff("commands stderr", "S17", "8-bit content to an 8BITMIME server: BODY=8BITMIME",
+                        ours=r"BODY=8BITMIME")]),
     S("non_ascii_subject_header", ENV.replace("-header {Subject test}", '-header {Subject "caf\\u00e9"}'),
       servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}]),
     S("non_ascii_display_name_originator", '-debug 1 -originator "Jos\\u00e9 <jose@example.com>" '

@@ -44,7 +44,7 @@ TOO_MANY = r"lines"         # a reply with too many continuation lines
 TLS = r"."                  # a TLS failure (any text: the server list is thrown)
 
 MAXSECS = 1.0               # -maxsecs of every send
-SLACK = 2.5                 # allowed beyond a scenario's own wait
+SLACK = 4.0                 # allowed beyond a scenario's own wait (2 loaded cores)
 RELEASE = 1.5               # a stall at a stage with a minutes-long wait is
                             # released (server closes) after this many seconds
 
@@ -182,9 +182,9 @@ def build() -> List[Scenario]:
         add(Scenario("%s:reset" % st, _fault(st, "reset"), _dead(st, EOF), bound=SLACK))
         add(Scenario("%s:endless_line" % st, _fault(st, "endless_line"), _dead(st, TOO_LONG), bound=SLACK,
                      note="tcllib: `gets` buffers the line without limit (memory exhaustion, hang)"))
-        if st == "starttls":
-            e = Expect(7, "500", TOO_MANY)   # garbage STARTTLS reply: on in clear, MAIL reads more of it
-        elif st in ("ehlo", "helo", "greeting"):
+        if st in ("ehlo", "helo", "greeting", "starttls"):
+            # the connection is unusable after an endless reply: next server
+            # (tcllib would go on in clear after STARTTLS and hang in hear)
             e = _dead(st, TOO_MANY)
         elif st == "rcpt":
             e = Expect(0, "500", TOO_MANY, refused=True)
