@@ -394,3 +394,18 @@ def test_early_reply_before_the_dot_is_not_a_success(interp, scripted):
     assert code == 7 and "before the end of the message" in res
     srv.settle()
     assert srv.datas == []
+
+
+def test_bcc_fields_already_on_the_message_are_not_disclosed(interp, scripted):
+    # A parsed (or scripted) message carrying Bcc: tcllib sends that field
+    # to every recipient; the envelope never used it.
+    srv = scripted()
+    interp.eval(r"""
+        set tok [mime::initialize -string "From: a@example.com\nTo: r@example.org\nBcc: hidden@example.net\nDcc: also@example.net\nSubject: s\n\nbody\n"]
+        smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -originator a@example.com \
+            -header {To r@example.org}
+        set ::names [mime::getheader $tok -names]""" % srv.port)
+    d = srv.datas[0]
+    assert b"hidden@example.net" not in d and b"also@example.net" not in d
+    assert [c for c in srv.commands if c.startswith("RCPT")] == ["RCPT TO:<r@example.org>"]
+    assert "Bcc" in interp.eval("set ::names")  # the caller's token keeps it

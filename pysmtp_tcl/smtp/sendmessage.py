@@ -95,7 +95,7 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
     added = list(env.headers)
     for name in env.needs:
         added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
-    outgoing = entity.with_headers_appended(added)
+    outgoing = _without_blind_fields(entity).with_headers_appended(added)
 
     opts = before_connect() if before_connect is not None else req.session
     opts = replace(opts, multiple=env.has_bcc)
@@ -111,6 +111,21 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
         return refused
     finally:
         session.close(status)
+
+
+#: Fields that name hidden recipients.  tcllib strips them from -header
+#: only; the message's own are sent to every recipient (COMPATIBILITY.md S18).
+BLIND_FIELDS = ("Bcc", "Dcc", "Resent-Bcc", "Resent-Dcc")
+
+
+def _without_blind_fields(entity: Any) -> Any:
+    """A shallow copy of ``entity`` without its own Bcc/Dcc fields
+    (RFC 5322 §3.6.3: Bcc recipients must not be disclosed)."""
+    out = entity.shallow_copy()
+    for name in BLIND_FIELDS:
+        if _has_header(out, name):
+            out.set_header(name, "", "delete")
+    return out
 
 
 def _has_header(entity: Any, name: str) -> bool:
