@@ -22,10 +22,14 @@ _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
             "-tlsverify": "tlsverify", "-tlsrequire": "tlsrequire", "-insecureauth": "insecureauth"}
 
 
-def _number(option: str, value: str) -> float:
+def _number(ctx: Context, option: str, value: str) -> float:
+    """A number of seconds in any of Tcl's notations (``0x10``, ``1e2``),
+    negative meaning 0 as in tcllib."""
+    import tkinter
+
     try:
-        n = float(value)
-    except ValueError:
+        n = float(ctx.tk.getdouble(value))
+    except (tkinter.TclError, ValueError):
         raise TclError('%s expects a number of seconds, not "%s"' % (option, value)) from None
     return max(0.0, n)
 
@@ -47,7 +51,7 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
         elif option == "-tlspolicy":
             o["tlspolicy"] = value
         elif option == "-maxsecs":
-            o["maxsecs"] = _number(option, value)
+            o["maxsecs"] = _number(ctx, option, value)
         elif option == "-header":
             kv = split_list(ctx, value)
             if len(kv) != 2:
