@@ -155,6 +155,23 @@ def _charset_ok(text: str) -> bool:
     return all(c <= "\xff" for c in text)
 
 
+def _octets_decode(text: str, charset: str) -> bool:
+    """Whether the octets of ``text`` are valid in a multibyte ``charset``.
+    With ``-charset_encoded 1`` tcllib lets Tcl 8.6 decode them; an
+    incomplete sequence at the end (``\xf3\x80\x85`` in UTF-8) makes Tcl read
+    past the buffer and the result differs from call to call (seen:
+    ``=?UTF-8?B?7auA?=`` once, ``=?UTF-8?B?w7M=?=`` after), so real tcllib is
+    no oracle for such input."""
+    codec = {"utf-8": "utf-8", "euc-jp": "euc_jp"}.get(charset)
+    if codec is None:
+        return True
+    try:
+        text.encode("latin-1").decode(codec)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 @needs_tclsh
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(["utf-8", "iso8859-1", "euc-jp", "koi8-r", "cp1252"]),
@@ -165,6 +182,8 @@ def _charset_ok(text: str) -> bool:
 def test_word_encode_matches_tcllib(tcllib, ours, charset, method, text, maxlength, encoded):
     if encoded and not _charset_ok(text):
         return  # documented: tcllib truncates such text to 8 bits
+    if encoded and not _octets_decode(text, charset):
+        return  # tcllib's result is not deterministic (see _octets_decode)
     words = ("mime::word_encode", charset, method, text, "-maxlength", str(maxlength),
              "-charset_encoded", str(int(encoded)))
     theirs = tcllib(*words)

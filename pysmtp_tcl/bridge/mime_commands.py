@@ -60,11 +60,28 @@ def _entity(ctx: Any, token: str, var: str) -> Entity:
 
 # --- helpers --------------------------------------------------------------------
 
-def _split(ctx: Any, value: str) -> tuple:
+def _split(ctx: Any, value: Any) -> tuple:
+    """A Tcl list's elements, NUL-safe.
+
+    ``tk.splitlist`` refuses a str holding U+0000 (``TypeError: splitlist()
+    argument must be encoded string without null bytes``), so the list is
+    split by Tcl itself (``lrange $value 0 end``), which tkinter hands back
+    as a tuple with NULs intact (an empty list comes back as ``""``).
+    """
+    if isinstance(value, tuple):
+        return value
     try:
-        return tuple(ctx.tk.splitlist(value))
+        items = ctx.tk.call("lrange", value, 0, "end")
     except tkinter.TclError as e:
         raise TclError(str(e))
+    if not isinstance(items, tuple):
+        if items == "" or items is None:
+            return ()
+        items = (items,)  # pragma: no cover - lrange gives a list object
+    # elements of a list parsed from a string are strings; keep any other
+    # object (nested list, number) in its Tcl string form
+    return tuple(x if isinstance(x, str) else str(ctx.tk.call("string", "range", x, 0, "end"))
+                 for x in items)
 
 
 def _options(ctx: Any, args: Sequence[str]) -> dict:
@@ -108,7 +125,8 @@ def initialize(ctx: Any, *args: str) -> str:
         value = args[i + 1]
         i += 2
         if option == "-canonical":
-            canonical = value.lower()
+            e.set_content(value)  # refuses non-tokens (header injection)
+            canonical = e.content
         elif option == "-param":
             pair = _split(ctx, value)
             if len(pair) != 2:
@@ -384,7 +402,7 @@ def _run_callbacks(ctx: Any, e: Entity, command: str, blocksize: int) -> Any:
 def _pass_options(ctx: Any, opts: Any) -> tuple:
     # keep -errorcode / -errorinfo; drop -code and -level (break/continue
     # must reach the caller of getbody as such)
-    items = opts if isinstance(opts, tuple) else ctx.tk.splitlist(opts)
+    items = _split(ctx, opts)
     out: list = []
     for k, v in zip(items[0::2], items[1::2]):
         if str(k) in ("-errorcode", "-errorinfo"):

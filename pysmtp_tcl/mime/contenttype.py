@@ -2,20 +2,23 @@
 
 Parsing follows tcllib's RFC 2045 §5.1 lexer: atoms end at white space or at
 one of ``; , < > : ? ( ) @ " [ ] = / \\``; ``(comments)`` are skipped;
-quoted values lose their quotes but keep backslashes; a bare ``message``
+quoted values lose their quotes and their quoted-pair backslashes (tcllib
+keeps those; COMPATIBILITY.md); a bare ``message``
 means ``message/rfc822``.  Parameter keys are lower-cased; a repeated key
 keeps the last value; the list order is Tcl's array order.
 """
 from __future__ import annotations
 
+import re
 from typing import List, Optional, Tuple
 
-from .headers import TCL_SPACE
+from .headers import TCL_SPACE, HeaderValueError, visible
 from .ids import make_boundary
 from .rfc2231 import decode_rfc2231
 from .tclarray import array_get
 
-__all__ = ["parse_content_type", "ContentTypeError", "format_content_type", "PARAM_INDENT"]
+__all__ = ["parse_content_type", "ContentTypeError", "format_content_type", "PARAM_INDENT",
+           "check_canonical", "check_param", "quote_param_value", "is_token"]
 
 #: What separates parameters in tcllib's output: ";" LF and 14 spaces.
 PARAM_INDENT = ";\n              "
@@ -26,6 +29,71 @@ _ATOM, _END, _QSTRING, _DLITERAL, _ERR = "atom", "end", "qstring", "dliteral", "
 
 class ContentTypeError(ValueError):
     """Unparsable Content-Type (tcllib ignores the field then)."""
+
+
+# --- what initialize -canonical / -param accept (not checked by tcllib) ------
+
+# RFC 2045 §5.1: token := 1*<any (US-ASCII) CHAR except SPACE, CTLs, or tspecials>
+_TOKEN_SRC = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
+_TOKEN_RE = re.compile(_TOKEN_SRC + r"\Z")
+# RFC 5322 §3.2.4 quoted-string without CTLs (TAB allowed; 8-bit allowed, as
+# tcllib writes it and RFC 6532 permits)
+_QSTRING_SRC = r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"'
+_CANONICAL_RE = re.compile(
+    r"%(t)s/%(t)s(?:[ \t]*;[ \t]*%(t)s[ \t]*=[ \t]*(?:%(t)s|%(q)s))*[ \t]*;?[ \t]*\Z"
+    % {"t": _TOKEN_SRC, "q": _QSTRING_SRC})
+# a parameter value may hold anything but ASCII control chars other than TAB
+_BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def is_token(s: str) -> bool:
+    """RFC 2045 §5.1 ``token``."""
+    return bool(_TOKEN_RE.match(s))
+
+
+def check_canonical(value: str) -> None:
+    """``-canonical``: ``type/subtype`` (RFC 2045 §5.1 tokens), optionally
+    followed by well-formed ``; name=value`` parameters (tcllib writes the
+    value verbatim and scripts do pass ``"text/plain; charset=utf-8"``).
+
+    :raises HeaderValueError: ``-canonical value "..." is not a valid
+        content type ...`` -- e.g. for a line break, which would end or
+        forge header fields.
+    """
+    if not _CANONICAL_RE.match(value):
+        raise HeaderValueError(
+            '-canonical value "%s" is not a valid content type: expected type/subtype'
+            " made of RFC 2045 §5.1 tokens (parameters go in -param)" % visible(value))
+
+
+def check_param(name: str, value: str) -> None:
+    """``-param {name value}``: the name an RFC 2045 §5.1 token, the value
+    free of CR, LF, NUL and other ASCII control chars except TAB (they cannot
+    be written in a quoted-string, RFC 5322 §3.2.4; CR/LF would forge header
+    fields).  ``"`` and ``\\`` are fine: they are escaped on output.
+
+    :raises HeaderValueError: naming the option, parameter and value.
+    """
+    if not is_token(name):
+        raise HeaderValueError('-param name "%s" is not a valid parameter name'
+                               " (RFC 2045 §5.1 token)" % visible(name))
+    if _BAD_VALUE_RE.search(value):
+        raise HeaderValueError(
+            '-param %s value "%s" contains CR, LF, NUL or another control character:'
+            " refused, it would break the Content-Type header (RFC 2045 §5.1,"
+            " RFC 5322 §3.2.4)" % (name, visible(value)))
+
+
+def quote_param_value(value: str) -> str:
+    """``"value"`` as an RFC 5322 quoted-string: ``\\`` and ``"`` get a
+    backslash (tcllib writes them bare, so ``x"; boundary="EVIL`` replaced
+    the boundary).  Values without them are written as tcllib does."""
+    if "\\" in value or '"' in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"%s"' % value
+
+
+_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
 
 
 class _Lexer:
@@ -131,7 +199,9 @@ def parse_content_type(value: str) -> Tuple[str, List[Tuple[str, str]]]:
             raise ContentTypeError('expecting "=" (found %s)' % text)
         kind, text = lex.next()
         if kind == _QSTRING:
-            text = text[1:-1]
+            # undo quoted-pairs (RFC 5322 §3.2.4); tcllib keeps the
+            # backslashes, so its own escaped output would not round-trip
+            text = _QUOTED_PAIR.sub(r"\1", text[1:-1])
         elif kind != _ATOM:
             raise ContentTypeError("expecting value (found %s)" % text)
         pairs.append((attr, text))
@@ -169,7 +239,7 @@ def format_content_type(entity, boundary: Optional[str] = None) -> str:
     for k, v in entity.params:
         if k in derived:
             continue
-        out.append('%s%s="%s"' % (PARAM_INDENT, k, v))
+        out.append("%s%s=%s" % (PARAM_INDENT, k, quote_param_value(v)))
     if entity.content.startswith("multipart/") and not boundary_of(entity.params):
         out.append('%sboundary="%s"' % (PARAM_INDENT, boundary or make_boundary()))
     return "".join(out)

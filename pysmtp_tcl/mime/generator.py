@@ -19,6 +19,7 @@ import re
 from typing import Callable, List, Optional, Union
 
 from .contenttype import boundary_of, format_content_type
+from .headers import check_header_value, fold_long_lines
 from .ids import make_boundary
 from .model import Entity, MimeError
 from .transfer import Base64Encoder, QPEncoder, octets
@@ -52,6 +53,14 @@ def generate(entity: Entity, write: Write) -> None:
     :param write: called with each chunk (``str`` or ``bytes``).
     :raises MimeError: ``Can't handle content encoding "x"`` for a parsed
         part with an unknown transfer encoding; file open errors.
+    :raises HeaderValueError: a parsed part's field holding a bare CR, NUL
+        or a line break that is not folding (it would forge a field on
+        output; script-made fields are refused when set).
+
+    Header lines over 998 octets are folded at white space
+    (:func:`~.headers.fold_long_lines`).  A leaf whose body has a line over
+    998 octets goes out quoted-printable/base64 even if 7bit/8bit/binary
+    was asked for (:meth:`~.model.Entity.transfer_encoding`).
     """
     te = entity.checked_transfer_encoding()
     boundary = ""
@@ -59,12 +68,15 @@ def generate(entity: Entity, write: Write) -> None:
         boundary = boundary_of(entity.params)
         if not boundary and entity.content.startswith("multipart/"):
             boundary = make_boundary(entity.token or "")
-    head: List[str] = ["MIME-Version: %s\n" % entity.version]
-    for name, value in entity.headers.items():
-        head.append("%s: %s\n" % (name, value))
+    fields = [("MIME-Version", entity.version)]
+    fields += list(entity.headers.items())
     if te:
-        head.append("Content-Transfer-Encoding: %s\n" % te)
-    head.append("Content-Type: %s\n" % format_content_type(entity, boundary))
+        fields.append(("Content-Transfer-Encoding", te))
+    fields.append(("Content-Type", format_content_type(entity, boundary)))
+    head: List[str] = []
+    for name, value in fields:
+        check_header_value(name, value)
+        head.append(fold_long_lines("%s: %s" % (name, value)) + "\n")
     write("".join(head))
 
     if entity.value == "parts":
@@ -80,7 +92,10 @@ def generate(entity: Entity, write: Write) -> None:
         return
 
     write("\n")
-    converter = te if entity.canonical and te in ("base64", "quoted-printable") else ""
+    # a part upgraded for a long line is written exactly as with an explicit
+    # -encoding quoted-printable / base64 (its octets, CR included, kept)
+    encode = (entity.canonical or entity.upgraded(te)) and te in ("base64", "quoted-printable")
+    converter = te if encode else ""
     if entity.value == "string":
         _write_string(entity.string, converter, write)
     else:

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List, Tuple
 
-__all__ = ["Headers", "HeaderValueError", "check_header_value", "TCL_SPACE", "tcl_trim"]
+__all__ = ["Headers", "HeaderValueError", "check_header_value", "check_header_name",
+           "valid_field_name", "fold_long_lines", "visible", "MAX_LINE", "TCL_SPACE", "tcl_trim"]
+
+#: Longest line RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6 allow, in octets,
+#: without its CRLF.
+MAX_LINE = 998
 
 #: Characters Tcl 8.6's ``string trim`` removes by default.
 TCL_SPACE = ("\t\n\v\f\r \x00\x85\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004"
@@ -28,6 +33,34 @@ class HeaderValueError(ValueError):
     (injection of a new field, bare CR, NUL)."""
 
 
+def visible(s: str) -> str:
+    """``s`` with backslash, CR, LF and NUL shown as ``\\ \\r \\n \\0``
+    (the smtp layer's option errors write values the same way)."""
+    return (s.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+            .replace("\x00", "\\0"))
+
+
+def valid_field_name(name: str) -> bool:
+    """RFC 5322 §3.6.8: ``field-name = 1*ftext``, ftext = printable US-ASCII
+    (33-126) except colon.  The same rule as ``smtp::sendmessage -header``."""
+    return bool(name) and all(32 < ord(c) < 127 and c != ":" for c in name)
+
+
+def check_header_name(name: str, option: str = "header") -> None:
+    """Refuse a header field name that is not RFC 5322 §3.6.8 ``ftext``
+    (tcllib writes ``X: y: v`` for ``setheader $t "X: y" v``, and a name with
+    a line break forges fields).
+
+    :param option: how the caller names the name in the message
+        (``-header`` for ``initialize -header``, ``header`` for ``setheader``).
+    :raises HeaderValueError: ``OPTION name "..." is not a valid header
+        field name (RFC 5322 §3.6.8)``.
+    """
+    if not valid_field_name(name):
+        raise HeaderValueError('%s name "%s" is not a valid header field name (RFC 5322 §3.6.8)'
+                               % (option, visible(name)))
+
+
 def check_header_value(name: str, value: str) -> None:
     """Refuse what would let a value start a new header field.
 
@@ -38,7 +71,8 @@ def check_header_value(name: str, value: str) -> None:
     :raises HeaderValueError: with a message naming the field.
     """
     if any(c in name for c in "\r\n\x00"):
-        raise HeaderValueError("invalid header name %r: line break or NUL" % name)
+        raise HeaderValueError('header name "%s" contains a line break or NUL (header injection)'
+                               % visible(name))
     if "\x00" in value:
         raise HeaderValueError("value of header %s contains NUL" % name)
     n = len(value)
@@ -55,6 +89,63 @@ def check_header_value(name: str, value: str) -> None:
                 "value of header %s contains a line break not followed by"
                 " white space (header injection)" % name)
         i = j
+
+
+def _octet_offsets(line: str) -> List[int]:
+    # o[i] = UTF-8 length of line[:i] (lone surrogates count 3, as
+    # "surrogatepass" writes them)
+    o = [0]
+    n = 0
+    for c in line:
+        k = ord(c)
+        n += 1 if k < 0x80 else 2 if k < 0x800 else 3 if k < 0x10000 else 4
+        o.append(n)
+    return o
+
+
+def _fold_line(line: str, limit: int, first: int = 1) -> str:
+    o = _octet_offsets(line)
+    end = len(line)
+    if o[end] <= limit:
+        return line
+    # break before a white space char that follows a non-white one (so every
+    # piece keeps some text and a continuation starts with the WSP), at
+    # ``first`` or later
+    cands = [i for i in range(max(first, 1), end)
+             if line[i] in " \t" and line[i - 1] not in " \t"]
+    pieces: List[str] = []
+    start = k = 0
+    while o[end] - o[start] > limit:
+        best = None
+        while k < len(cands) and o[cands[k]] - o[start] <= limit:
+            if cands[k] > start:
+                best = cands[k]
+            k += 1
+        if best is None:
+            while k < len(cands) and cands[k] <= start:
+                k += 1
+            if k >= len(cands):
+                break  # no white space left: the rest stays one long line
+            best = cands[k]
+            k += 1
+        pieces.append(line[start:best])
+        start = best
+    pieces.append(line[start:])
+    return "\n".join(pieces)
+
+
+def fold_long_lines(field: str, limit: int = MAX_LINE) -> str:
+    """Fold every physical line of a header field (``Name: value``, with
+    ``"\\n"`` + WSP folds) longer than ``limit`` octets (UTF-8) at white
+    space (RFC 5322 §2.2.3, §2.1.1).  Lines are cut as late as possible
+    before ``limit``; a line without usable white space is left as is
+    (COMPATIBILITY.md: the smtp layer refuses to send it)."""
+    if len(field) * 4 <= limit:
+        return field
+    lines = field.split("\n")
+    # never right after "Name:": that only moves the value to the next line
+    lines[0] = _fold_line(lines[0], limit, lines[0].find(":") + 2)
+    return "\n".join(lines[:1] + [_fold_line(line, limit) for line in lines[1:]])
 
 
 def _next_break(s: str, start: int) -> int:

@@ -12,10 +12,11 @@ import copy
 import os
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from .headers import Headers, HeaderValueError, check_header_value
+from .contenttype import check_canonical, check_param
+from .headers import MAX_LINE, Headers, HeaderValueError, check_header_name, check_header_value
 from .ids import unique_id
 from .tclarray import array_get
-from .transfer import KNOWN_ENCODINGS, choose_encoding
+from .transfer import KNOWN_ENCODINGS, choose_encoding, file_has_long_line, string_has_long_line
 
 __all__ = ["Entity", "MimeError", "HeaderValueError", "RESTRICTED_HEADERS"]
 
@@ -93,13 +94,14 @@ class Entity:
         :param file: path of the raw body, read on output (streamed).
         :param parts: subordinate entities (not for text/image/audio/video).
         :raises MimeError: with tcllib's message for every invalid combination.
-        :raises HeaderValueError: for header values with a bare line break.
+        :raises HeaderValueError: for header values with a bare line break,
+            an invalid content type, parameter or header name.
 
         A ``Content-ID`` is added unless given (tcllib).
         """
         e = cls()
         e.canonical = True
-        e.content = canonical.lower()
+        e.set_content(canonical)
         seen = {}
         for k, v in params:
             e.add_param(k, v, seen)
@@ -122,14 +124,27 @@ class Entity:
         e.finish_canonical()
         return e
 
+    def set_content(self, canonical: str) -> None:
+        """``-canonical type/subtype`` (stored lower-case, as tcllib).
+
+        :raises HeaderValueError: unless ``type/subtype`` tokens, optionally
+            with well-formed parameters (tcllib writes anything, so a line
+            break there ends or forges header fields).
+        """
+        check_canonical(canonical)
+        self.content = canonical.lower()
+
     def add_param(self, key: str, value: str, seen: Optional[dict] = None) -> None:
         """One ``-param {key value}`` (order of the list follows Tcl's array).
 
         :raises MimeError: ``the KEY parameter may be specified at most once``.
+        :raises HeaderValueError: for a key that is not a token, or a value
+            with CR, LF, NUL or another control char (not TAB).
         """
         lower = key.lower()
         if any(k == lower for k, _ in self.params):
             raise MimeError("the %s parameter may be specified at most once" % key)
+        check_param(key, value)
         # the Tcl array order depends on the insertion order, not on the
         # previous iteration order
         self._param_seq = getattr(self, "_param_seq", []) + [(lower, value)]
@@ -157,6 +172,7 @@ class Entity:
             raise MimeError("use -encoding instead of -header %s" % _tcl_pair(name, value))
         if lower in ("content-md5", "mime-version"):
             raise MimeError("don't go there...")
+        check_header_name(name, "-header")
         check_header_value(name, value)
         self.headers.append(name, value)
 
@@ -224,7 +240,9 @@ class Entity:
             key), ``key NAME may not be set`` (Content-Type,
             Content-Transfer-Encoding, Content-MD5, MIME-Version unless the
             value is the current one), ``unknown value for -mode M``.
-        :raises HeaderValueError: for injected line breaks.
+        :raises HeaderValueError: for injected line breaks, or a name that
+            is not an RFC 5322 §3.6.8 field name (write/append only: delete
+            must still reach odd names a parsed message may carry).
         """
         lower = name.lower()
         present = lower in self.headers
@@ -240,6 +258,7 @@ class Entity:
         if lower in RESTRICTED_HEADERS:
             if value not in self._restricted_values(lower):
                 raise MimeError("key %s may not be set" % name)
+        check_header_name(name, "header")
         check_header_value(name, value)
         if mode == "append":
             self.headers.append(name, value)
@@ -264,10 +283,45 @@ class Entity:
         the parsed one only -- tcllib also "chooses" one for a parsed part
         without the header and labels the unchanged raw body with it
         (e.g. quoted-printable), which corrupts it (COMPATIBILITY.md).
+
+        Either way, a leaf that would go out unencoded (none, ``7bit``,
+        ``8bit``, ``binary``) but has a line over 998 octets is written
+        quoted-printable (text/*) or base64 (others but message/* and
+        multipart/*, which RFC 2045 §6.4 forbids to encode) instead, and
+        labelled so: RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6 (tcllib sends the
+        long lines raw).  See :meth:`upgraded`.
         """
         if self.encoding or not self.canonical:
-            return self.encoding
-        return choose_encoding(self.content, self.params, self._lines())
+            te = self.encoding
+        else:
+            # tcllib's choice never leaves lines over 76 chars unencoded
+            return choose_encoding(self.content, self.params, self._lines())
+        major = self.content.split("/", 1)[0]
+        if (te in ("", "7bit", "8bit", "binary") and major not in ("message", "multipart")
+                and self.has_long_line()):
+            # (composite types may not be encoded, RFC 2045 §6.4: a
+            # message/* or multipart/* leaf keeps its long line)
+            return "quoted-printable" if major == "text" else "base64"
+        return te
+
+    def upgraded(self, te: str) -> bool:
+        """Whether ``te`` (from :meth:`transfer_encoding`) replaces an
+        identity encoding because of a long line: the body is then encoded
+        on output although the part is parsed or asked for 7bit/8bit/binary."""
+        return te in ("base64", "quoted-printable") and te != self.encoding and (
+            bool(self.encoding) or not self.canonical)
+
+    def has_long_line(self) -> bool:
+        """A body line (LF-separated, a final CR not counted) longer than
+        998 octets, as the generator would write it: string bodies as UTF-8
+        (buildmessage's encoding), file bodies as their octets (read in
+        blocks).  Parts with subordinates: ``False``."""
+        if self.value == "string":
+            return string_has_long_line(self.string, MAX_LINE)
+        if self.value == "file":
+            return file_has_long_line(self.file, self.offset,
+                                      None if self.canonical else self.count, MAX_LINE)
+        return False
 
     def checked_transfer_encoding(self) -> str:
         """:meth:`transfer_encoding`, refusing one tcllib cannot write.

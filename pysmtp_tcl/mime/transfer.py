@@ -19,7 +19,8 @@ from .qp import QPEncoder, qp_decode
 
 __all__ = [
     "octets", "choose_encoding", "Base64Encoder", "base64_decode", "qp_decode",
-    "QPEncoder", "TransferError", "KNOWN_ENCODINGS",
+    "QPEncoder", "TransferError", "KNOWN_ENCODINGS", "string_has_long_line",
+    "file_has_long_line",
 ]
 
 KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
@@ -107,6 +108,72 @@ def choose_encoding(content: str, params: Sequence[Tuple[str, str]],
                     break
         return "" if line_ok else "quoted-printable"
     return "" if ascii_ok and line_ok else "base64"
+
+
+# --- lines too long to send unencoded (RFC 5322 §2.1.1) -----------------------
+
+def _too_long(line_octets: int, ends_cr: bool, limit: int) -> bool:
+    # a CR right before the LF belongs to the line break, not the line
+    return line_octets - (1 if ends_cr else 0) > limit
+
+
+def string_has_long_line(text: str, limit: int) -> bool:
+    """Whether an LF-separated line of ``text`` is longer than ``limit``
+    octets once written as UTF-8 (a final CR not counted)."""
+    if len(text) * 4 <= limit:
+        return False
+    # only lines of more than limit/4 chars can exceed limit octets
+    for m in re.finditer(r"[^\n]{%d,}" % (limit // 4 + 1), text):
+        line = m.group()
+        if line.endswith("\r"):
+            line = line[:-1]
+        if len(line) > limit or len(line.encode("utf-8", "surrogatepass")) > limit:
+            return True
+    return False
+
+
+_SCAN_BLOCK = 64 * 1024
+
+
+def file_has_long_line(path: str, offset: int, count: Optional[int], limit: int) -> bool:
+    """Whether the file window (``count`` octets from ``offset``; ``None``:
+    to the end) has an LF-separated line longer than ``limit`` octets (a
+    final CR not counted).  Reads 64 KiB blocks; an unreadable file gives
+    ``False`` (the generator reports the open error)."""
+    long_run = re.compile(rb"[^\n]{%d,}" % (limit + 1))
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return False
+    with f:
+        f.seek(offset)
+        left = count
+        carry, carry_cr = 0, False  # the unfinished line so far
+        while left is None or left > 0:
+            block = f.read(_SCAN_BLOCK if left is None else min(_SCAN_BLOCK, left))
+            if not block:
+                break
+            if left is not None:
+                left -= len(block)
+            first = block.find(b"\n")
+            if first < 0:
+                carry += len(block)
+                carry_cr = block.endswith(b"\r")
+                if carry > limit + 1:
+                    return True
+                continue
+            head = block[:first]
+            if _too_long(carry + len(head), head.endswith(b"\r") if head else carry_cr, limit):
+                return True
+            last = block.rfind(b"\n")
+            for m in long_run.finditer(block, first + 1, last):
+                if _too_long(m.end() - m.start(), block[m.end() - 1:m.end()] == b"\r", limit):
+                    return True
+            tail = block[last + 1:]
+            carry, carry_cr = len(tail), tail.endswith(b"\r")
+            if carry > limit + 1:
+                return True
+        return _too_long(carry, carry_cr, limit)
 
 
 # --- base64 -----------------------------------------------------------------
