@@ -337,7 +337,7 @@ class Entity:
         if self.value == "parts":
             return None
         if self.value == "string":
-            return iter(self.string.split("\n"))
+            return _string_lines(self.string)
         return _file_lines(self.file, self.offset, self.count)
 
     def size(self) -> int:
@@ -362,6 +362,19 @@ class Entity:
         yield self
         for p in self.parts:
             yield from p.walk()
+
+
+def _string_lines(text: str) -> Iterator[str]:
+    """The LF-separated lines of ``text``, one at a time (a list of all the
+    lines of a 50 MB body would cost more memory than the body itself)."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def _file_lines(path: str, offset: int, count: Optional[int]) -> Iterator[str]:

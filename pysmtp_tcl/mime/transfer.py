@@ -50,10 +50,16 @@ def octets(text: str) -> bytes:
 _ISO_8859_1_8 = re.compile(r"iso-8859-[1-8]\Z")
 
 
+# In an ASCII line: a control char other than TAB and LF (CR included), or DEL.
+_NOT_PRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _ascii_line(line: str) -> bool:
     # tcllib's encodingasciiP: printable ASCII, SP, TAB, CR, LF; each char is
     # judged by its low byte (`binary scan $c c`), and any CR at all fails
     # (its "CR only at the end" test compares against a literal string).
+    if line.isascii():  # the common case, at C speed
+        return _NOT_PRINTABLE.search(line) is None
     for c in line:
         if c in " \t\r\n":
             continue
