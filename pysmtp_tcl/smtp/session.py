@@ -222,36 +222,9 @@ class Session:
             self.talk(300, "QUED")
         if opts.usetls and not self.tls_tried and (self.has("STARTTLS") or self.has("TLS")):
             self.tls_tried = True
-            r = self.talk(300, "STARTTLS")
-            assert r is not None
-            failure: Optional[Reply] = None
-            if r.code == 220:
-                try:
-                    self.conn.start_tls(tls_context(opts), self.server, MAX_WAIT)
-                    self.tls = True
-                    return self.greet(policy_failure)
-                except SMTPIOError as e:
-                    # tcllib swallows handshake errors and talks on over a
-                    # broken channel; we treat it as a refusal (COMPATIBILITY.md)
-                    self._say("    ... %s ..." % e.message)
-                    failure = Reply(454, e.message)
-                    self.dead = e.message
-            else:
-                failure = r
-            policy = "insecure"
-            if opts.tlspolicy is not None:
-                policy = opts.tlspolicy(failure.code, failure.diagnostic)
-            if policy != "insecure" or self.dead or opts.tls_require:
-                policy_failure[0] = (str(failure.code),)
-                if self.dead:
-                    # Our case only (tcllib ignores handshake errors): say why.
-                    self.refusal = self.dead.replace("TLS handshake failed", "TLS handshake with %s failed"
-                                                     % self.server, 1)
-                if opts.tls_require and policy == "insecure" and not self.dead:
-                    self.refusal = "TLS required (-tlsrequire 1), but STARTTLS failed at %s: %d %s" % (
-                        self.server, failure.code, failure.diagnostic)
-                self.conn.close()
-                return False
+            upgraded = self._starttls(policy_failure)
+            if upgraded is not None:
+                return upgraded
         if opts.tls_require and not self.tls:
             self.refusal = ("TLS required (-tlsrequire 1), but %s does not offer STARTTLS" % self.server
                             if opts.usetls else "-tlsrequire 1 conflicts with -usetls 0")
@@ -269,6 +242,44 @@ class Session:
                     % (opts.username, self.server))
             self.authenticate()
         return True
+
+    def _starttls(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> Optional[bool]:
+        """STARTTLS and the greeting again over TLS (RFC 3207).
+
+        :returns: the outcome of the greeting over TLS; ``False`` when the
+            server is given up (``-tlspolicy`` said so, the handshake failed,
+            or ``-tlsrequire``); ``None`` to go on in clear (policy
+            ``insecure``, tcllib's default).
+        """
+        opts = self.opts
+        r = self.talk(300, "STARTTLS")
+        assert r is not None
+        if r.code == 220:
+            try:
+                self.conn.start_tls(tls_context(opts), self.server, MAX_WAIT)
+                self.tls = True
+                return self.greet(policy_failure)
+            except SMTPIOError as e:
+                # tcllib swallows handshake errors and talks on over a broken
+                # channel; we treat it as a refusal (COMPATIBILITY.md S5).
+                self._say("    ... %s ..." % e.message)
+                r = Reply(454, e.message)
+                self.dead = e.message
+        policy = "insecure"
+        if opts.tlspolicy is not None:
+            policy = opts.tlspolicy(r.code, r.diagnostic)
+        if policy == "insecure" and not self.dead and not opts.tls_require:
+            return None
+        policy_failure[0] = (str(r.code),)
+        if self.dead:
+            # Our case only (tcllib ignores handshake errors): say why.
+            self.refusal = self.dead.replace("TLS handshake failed",
+                                             "TLS handshake with %s failed" % self.server, 1)
+        elif opts.tls_require and policy == "insecure":
+            self.refusal = "TLS required (-tlsrequire 1), but STARTTLS failed at %s: %d %s" % (
+                self.server, r.code, r.diagnostic)
+        self.conn.close()
+        return False
 
     def authenticate(self) -> None:
         """Try the offered mechanisms we support, strongest first.
