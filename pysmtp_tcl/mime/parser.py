@@ -18,7 +18,7 @@ them from a binary channel.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, List, Optional
+from typing import Callable, BinaryIO, List, Optional
 
 from .contenttype import ContentTypeError, boundary_of, parse_content_type
 from .generator import open_body_file
@@ -92,21 +92,17 @@ def parse_string(text: str) -> Entity:
     return _parse_lines(text.split("\n"))
 
 
-def _parse_lines(lines: List[str]) -> Entity:
-    e = Entity()
-    hs = _HeaderState(e)
-    cur, n = 0, len(lines)
+def _read_header(next_line: Callable[[], str], hs: "_HeaderState") -> None:
+    """Read header lines until the first blank one (``next_line`` returns
+    ``""`` for a blank line and at the end), unfolding continuation lines
+    (RFC 5322 §2.2.3; a final CR is dropped, so CRLF input works) and
+    handing each field to ``hs``."""
     vline = ""
     while True:
-        if cur >= n:
-            blank, line = True, ""
-        else:
-            line = lines[cur]
-            cur += 1
-            blank = line == ""
-        if not blank and line.endswith("\r"):
+        line = next_line()
+        if line.endswith("\r"):
             line = line[:-1]
-            blank = line == ""
+        blank = line == ""
         if not blank and line[:1] in (" ", "\t"):
             vline += "\n" + line
             continue
@@ -120,6 +116,20 @@ def _parse_lines(lines: List[str]) -> Entity:
             break
         vline = line
     hs.done()
+
+
+def _parse_lines(lines: List[str]) -> Entity:
+    e = Entity()
+    cur = 0
+
+    def next_line() -> str:
+        nonlocal cur
+        if cur >= len(lines):
+            return ""
+        cur += 1
+        return lines[cur - 1]
+
+    _read_header(next_line, _HeaderState(e))
 
     if not e.content.startswith("multipart/"):
         e.string = "\n".join(lines[cur:])
@@ -143,7 +153,7 @@ def _parse_lines(lines: List[str]) -> Entity:
     in_part = force_octet = False
     more = True
     while more:
-        if cur >= n:
+        if cur >= len(lines):
             raise MimeError("end-of-string encountered while parsing %s" % e.content)
         line = lines[cur]
         cur += 1
@@ -210,37 +220,19 @@ def _gets(f: BinaryIO) -> Optional[str]:
 def _parse_window(f: BinaryIO, path: str, offset: int, count: int) -> Entity:
     e = Entity()
     e.value, e.file, e.offset, e.count = "file", path, offset, count
-    hs = _HeaderState(e)
     f.seek(offset)
     pos, last = offset, offset + count - 1
-    vline = ""
-    while True:
-        blank, line = False, ""
+
+    def next_line() -> str:
+        nonlocal pos
         if pos > last:
-            blank = True
-        else:
-            got = _gets(f)
-            if got is None or got == "":
-                blank = True
-            else:
-                line = got
-                pos += len(line) + 1
-        if not blank and line.endswith("\r"):
-            line = line[:-1]
-            blank = line == ""
-        if not blank and line[:1] in (" ", "\t"):
-            vline += "\n" + line
-            continue
-        if vline == "":
-            if blank:
-                break
-            vline = line
-            continue
-        hs.field(vline)
-        if blank:
-            break
-        vline = line
-    hs.done()
+            return ""
+        got = _gets(f) or ""
+        if got:
+            pos += len(got) + 1
+        return got
+
+    _read_header(next_line, _HeaderState(e))
 
     if not e.content.startswith("multipart/"):
         x = f.tell()
