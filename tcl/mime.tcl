@@ -17,58 +17,58 @@ namespace eval ::mime {
 }
 
 proc ::mime::initialize args {
-    tailcall ::pysmtp_tcl::invoke mime::initialize {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::initialize [info level 0]
 }
 proc ::mime::finalize {token args} {
-    tailcall ::pysmtp_tcl::invoke mime::finalize {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::finalize [info level 0]
 }
 proc ::mime::getproperty {token {property {}}} {
-    tailcall ::pysmtp_tcl::invoke mime::getproperty {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::getproperty [info level 0]
 }
 proc ::mime::getheader {token {key {}}} {
-    tailcall ::pysmtp_tcl::invoke mime::getheader {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::getheader [info level 0]
 }
 proc ::mime::setheader {token key value args} {
-    tailcall ::pysmtp_tcl::invoke mime::setheader {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::setheader [info level 0]
 }
 proc ::mime::getbody {token args} {
-    tailcall ::pysmtp_tcl::invoke mime::getbody {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::getbody [info level 0]
 }
 proc ::mime::copymessage {token channel} {
-    tailcall ::pysmtp_tcl::invoke mime::copymessage {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::copymessage [info level 0]
 }
 proc ::mime::buildmessage token {
-    tailcall ::pysmtp_tcl::invoke mime::buildmessage {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::buildmessage [info level 0]
 }
 proc ::mime::mapencoding {enc} {
-    tailcall ::pysmtp_tcl::invoke mime::mapencoding {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::mapencoding [info level 0]
 }
 proc ::mime::reversemapencoding {mimeType} {
-    tailcall ::pysmtp_tcl::invoke mime::reversemapencoding {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::reversemapencoding [info level 0]
 }
 proc ::mime::uniqueID {} {
-    tailcall ::pysmtp_tcl::invoke mime::uniqueID {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::uniqueID [info level 0]
 }
 
 # Implemented in pysmtp_tcl/bridge/mime_text_commands.py.
 proc ::mime::qp_encode {string {encoded_word 0} {no_softbreak 0}} {
-    tailcall ::pysmtp_tcl::invoke mime::qp_encode {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::qp_encode [info level 0]
 }
 proc ::mime::qp_decode {string {encoded_word 0}} {
-    tailcall ::pysmtp_tcl::invoke mime::qp_decode {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::qp_decode [info level 0]
 }
 proc ::mime::word_encode {charset method string {args}} {
-    tailcall ::pysmtp_tcl::invoke mime::word_encode {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::word_encode [info level 0]
 }
 proc ::mime::word_decode {encoded} {
-    tailcall ::pysmtp_tcl::invoke mime::word_decode {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::word_decode [info level 0]
 }
 proc ::mime::field_decode {field} {
-    tailcall ::pysmtp_tcl::invoke mime::field_decode {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::field_decode [info level 0]
 }
 proc ::mime::parseaddress {string} {
-    tailcall ::pysmtp_tcl::invoke mime::parseaddress {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::parseaddress [info level 0]
 }
 proc ::mime::parsedatetime {value property} {
-    tailcall ::pysmtp_tcl::invoke mime::parsedatetime {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke mime::parsedatetime [info level 0]
 }

@@ -12,10 +12,13 @@ if {[info commands ::pysmtp_tcl::_call] eq ""} {
 }
 
 # Call a Python implementation and hand on its outcome (code, -errorcode,
-# result) as if the calling proc had produced it.  Shim procs reach this
-# with [tailcall], so -level 1 returns to the shim proc's caller.
-proc ::pysmtp_tcl::invoke {name args} {
-    lassign [::pysmtp_tcl::_call $name {*}$args] opts result
+# result) as if the calling shim proc had produced it: -level 2 makes the
+# shim itself return.  The shim passes its own [info level 0] as one word, so
+# an error trace shows the script's text (`-password $pw`), never the
+# substituted arguments, as with tcllib.
+proc ::pysmtp_tcl::invoke {name words} {
+    lassign [::pysmtp_tcl::_call $name {*}[lrange $words 1 end]] opts result
+    dict set opts -level 2
     return -options $opts $result
 }
 

@@ -10,7 +10,7 @@ namespace eval ::smtp {
 }
 
 proc ::smtp::sendmessage {part args} {
-    tailcall ::pysmtp_tcl::invoke smtp::sendmessage {*}[lrange [info level 0] 1 end]
+    ::pysmtp_tcl::invoke smtp::sendmessage [info level 0]
 }
 
 package provide smtp 1.5.1
