@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["install", "Interpreter", "__version__"]
+__all__ = ["install", "uninstall", "Interpreter", "__version__"]
 
 
 def install(interp: Any, **kwargs: Any) -> Any:
@@ -27,6 +27,14 @@ def install(interp: Any, **kwargs: Any) -> Any:
     from .bridge.install import install as _install
 
     return _install(interp, **kwargs)
+
+
+def uninstall(interp: Any) -> None:
+    """Remove what :func:`install` registered, so the interpreter can be
+    freed (an installed interpreter is otherwise kept alive)."""
+    from .bridge.install import uninstall as _uninstall
+
+    _uninstall(interp)
 
 
 def __getattr__(name: str) -> Any:

@@ -21,8 +21,8 @@ class _Handler:
         self.directory = directory
         self.lock = threading.Lock()
         self.records: List[dict] = []
-        existing = sorted(directory.glob("[0-9][0-9][0-9][0-9].eml"))
-        self.next = int(existing[-1].stem) + 1 if existing else 1
+        numbers = [int(p.stem) for p in directory.glob("[0-9]*.eml") if p.stem.isdigit()]
+        self.next = max(numbers, default=0) + 1
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
         data: bytes = envelope.original_content or b""
@@ -31,10 +31,17 @@ class _Handler:
         except Exception:  # a malformed header must not lose the message
             subject = ""
         with self.lock:
-            n = self.next
-            self.next += 1
-            name = "%04d" % n
-            (self.directory / (name + ".eml")).write_bytes(data)
+            # Exclusive creation: another process capturing into the same
+            # directory never has its file overwritten.
+            while True:
+                name = "%04d" % self.next
+                self.next += 1
+                try:
+                    with open(self.directory / (name + ".eml"), "xb") as f:
+                        f.write(data)
+                    break
+                except FileExistsError:
+                    continue
             record = {"file": name + ".eml", "mail_from": envelope.mail_from,
                       "rcpt_tos": list(envelope.rcpt_tos), "size": len(data), "subject": subject}
             (self.directory / (name + ".json")).write_text(json.dumps(record, indent=2) + "\n")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any, List, Optional
@@ -26,7 +27,7 @@ USAGE = ("usage: pysmtp-tclsh [--capture DIR | --route HOST:PORT] [-encoding nam
 
 class _Launcher:
     def __init__(self) -> None:
-        import tkinter
+        import tkinter  # main() checks first that it can be imported
 
         self.tcl = tkinter.Tcl()
         self.tk = self.tcl.tk
@@ -209,6 +210,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         else:
             break
+    try:
+        import tkinter  # noqa: F401
+    except ImportError:
+        print("pysmtp-tclsh: this Python has no tkinter (Tcl 8.6 bindings); install python3-tk or "
+              "use a Python built with Tcl/Tk", file=sys.stderr)
+        return 2
+    # As tclsh: Ctrl-C ends the process even while Tcl waits in its event
+    # loop (Python's own handler would only run after the wait).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     script = None
     if args and not args[0].startswith("-") or (args and args[0] == "-"):
         script = args.pop(0)

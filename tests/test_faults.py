@@ -26,9 +26,11 @@ def client(server_tls):
 
 
 def _params():
+    out = []  # a list: pytest 10 refuses other iterables in parametrize
     for sc in SCENARIOS:
         marks = [pytest.mark.xfail(strict=True, reason=KNOWN[sc.name])] if sc.name in KNOWN else []
-        yield pytest.param(sc, id=sc.name, marks=marks)
+        out.append(pytest.param(sc, id=sc.name, marks=marks))
+    return out
 
 
 @pytest.mark.parametrize("sc", _params())

@@ -45,16 +45,14 @@ def _load_command_modules() -> None:
 def install(interp: Any, route: Optional[Route] = None) -> Context:
     """See :func:`pysmtp_tcl.install`."""
     tk = getattr(interp, "tk", interp)
-    existing = getattr(tk, "_pysmtp_tcl_context", None)
+    existing = context_of(tk)
     ctx = existing or Context(tk)
     ctx.route = route if route is not None else ctx.route
     if existing is None:
         _load_command_modules()
         tk.createcommand("::pysmtp_tcl::_call", lambda *a: dispatch(ctx, *a))
-        try:
-            setattr(tk, "_pysmtp_tcl_context", ctx)
-        except (AttributeError, TypeError):  # tkapp objects take no attributes
-            _CONTEXTS[id(tk)] = ctx
+        # tkapp objects take neither attributes nor weak references.
+        _CONTEXTS[id(tk)] = ctx
     d = tcl_dir()
     tk.call("source", str(d / "pysmtp_tcl.tcl"))
     # Our dir first on auto_path, so a later `package unknown` scan (which
@@ -74,7 +72,22 @@ _CONTEXTS: dict = {}
 
 def context_of(tk: Any) -> Optional[Context]:
     """The context :func:`install` made for ``tk`` (or ``None``)."""
-    return getattr(tk, "_pysmtp_tcl_context", None) or _CONTEXTS.get(id(tk))
+    ctx = _CONTEXTS.get(id(getattr(tk, "tk", tk)))
+    return ctx if ctx is not None and ctx.tk is getattr(tk, "tk", tk) else None
+
+
+def uninstall(interp: Any) -> None:
+    """Undo :func:`install`: the Python commands go, tokens are forgotten,
+    and the interpreter can be freed (the bridge otherwise keeps it alive:
+    Tcl holds our command, which holds the context, which holds the
+    interpreter).  ``mime``/``smtp`` procs left behind then fail clearly."""
+    tk = getattr(interp, "tk", interp)
+    ctx = _CONTEXTS.pop(id(tk), None)
+    if ctx is not None:
+        try:
+            tk.deletecommand("::pysmtp_tcl::_call")
+        except Exception:  # already gone with the interpreter
+            pass
 
 
 def _tcl_quote(s: str) -> str:
@@ -107,6 +120,10 @@ class Interpreter:
     def call(self, *args: Any) -> Any:
         """``tk.call``: one command, arguments not re-parsed."""
         return self.tcl.tk.call(*args)
+
+    def close(self) -> None:
+        """Release the interpreter (see :func:`uninstall`)."""
+        uninstall(self.tcl)
 
     def evalfile(self, path: os.PathLike) -> str:
         """``source`` a script file (sets ``info script``)."""

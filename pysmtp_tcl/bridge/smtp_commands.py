@@ -34,6 +34,20 @@ def _number(ctx: Context, option: str, value: str) -> float:
     return max(0.0, n)
 
 
+def _check_cafile(path: str) -> None:
+    """A -cafile must load now, not fail after STARTTLS was sent."""
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=path)
+    except OSError as e:
+        if isinstance(e, ssl.SSLError):
+            raise TclError('-cafile "%s" holds no usable CA certificate (%s)'
+                           % (path, e.reason or e)) from None
+        text = e.strerror or str(e)
+        raise TclError('-cafile "%s": %s' % (path, text[:1].lower() + text[1:])) from None
+
+
 def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
     """tcllib's option loop: same order of checks and the same texts."""
     if len(args) % 2:
@@ -78,6 +92,7 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
         elif option == "-password":
             o["password"] = value
         elif option == "-cafile":
+            _check_cafile(value)
             o["cafile"] = value
         elif option == "-authmechanism":
             if value.upper() not in AUTH_MECHANISMS:
@@ -142,18 +157,22 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
     def session_options() -> SessionOptions:
         servers = _split_list(ctx, o["servers"])
         ports = _split_list(ctx, o["ports"])
-        tlsimport = o["tlsimport"]
+        tlsimport, tlsrequire = o["tlsimport"], o["tlsrequire"]
         if ctx.route is not None:
-            # --route / capture mode: every send goes there (capture: in clear).
+            # --route / capture mode: every send goes there (capture: in
+            # clear, to the embedded server on loopback).
             servers, ports = [ctx.route.host], [str(ctx.route.port)]
             tlsimport = tlsimport and not ctx.route.plain
+            tlsrequire = tlsrequire and not ctx.route.plain
         client = o["client"] or ("localhost" if o["servers"] == "localhost"
                                  else str(ctx.call("info", "hostname")))
         return SessionOptions(servers=servers, ports=ports, client=client, debug=o["debug"],
                               maxsecs=o["maxsecs"], queue=o["queue"], usetls=o["usetls"],
                               tlspolicy=_tlspolicy(ctx, o["tlspolicy"]), tlsimport=tlsimport,
                               username=o["username"], password=o["password"],
-                              tls_verify=o["tlsverify"], tls_require=o["tlsrequire"],
+                              # a CA file given means: verify against it
+                              tls_verify=o["tlsverify"] or o["cafile"] is not None,
+                              tls_require=tlsrequire,
                               cafile=o["cafile"], insecure_auth=o["insecureauth"],
                               auth_mechanism=o["authmechanism"])
 

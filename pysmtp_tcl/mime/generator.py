@@ -114,7 +114,7 @@ def _write_string(text: str, converter: str, write: Write) -> None:
         if tail:
             write(tail)
     elif converter == "quoted-printable":
-        if any(ord(c) > 0xFF for c in text):
+        if text and not text.isascii() and max(text) > "\xff":  # C speed, not a Python loop
             text = octets(text).decode("latin-1")
         enc = QPEncoder()
         for i in range(0, len(text), _TEXT_BLOCK):

@@ -231,7 +231,15 @@ class Session:
             self.talk(0, "QUIT")
             self.conn.close()
             return False
-        if opts.username and not self.auth_tried and any(a.upper().startswith("AUTH") for a in self.esmtp):
+        offers_auth = any(a.upper().startswith("AUTH") for a in self.esmtp)
+        if opts.username and opts.auth_mechanism and not offers_auth:
+            # tcllib sends unauthenticated when no AUTH is offered; with a
+            # mechanism asked for by name that cannot be what the script meant.
+            self.talk(0, "QUIT")
+            self.conn.close()
+            raise AuthFailure(Reply(504, "-authmechanism %s: %s offers no AUTH" % (opts.auth_mechanism, self.server),
+                                    local=True))
+        if opts.username and not self.auth_tried and offers_auth:
             self.auth_tried = True
             if not (self.tls or opts.insecure_auth or self.conn.peer_is_loopback()):
                 self.talk(0, "QUIT")
@@ -302,9 +310,12 @@ class Session:
             if self.dead:
                 break
         if last is None:
-            wanted = " ".join(order)
-            last = Reply(504, "no AUTH mechanism both offered (%s) and usable (%s)" % (" ".join(offered), wanted),
-                         local=True)
+            if self.opts.auth_mechanism:
+                text = "-authmechanism %s is not offered by %s (it offers: %s)" % (
+                    self.opts.auth_mechanism, self.server, " ".join(offered))
+            else:
+                text = "no AUTH mechanism both offered (%s) and usable (%s)" % (" ".join(offered), " ".join(order))
+            last = Reply(504, text, local=True)
         raise AuthFailure(last)
 
     def _auth_exchange(self, mech: str) -> Reply:
