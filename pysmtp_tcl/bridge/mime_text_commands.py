@@ -162,11 +162,17 @@ def field_decode(ctx: Any, field: str) -> str:
 @tclcommand("mime::parseaddress")
 def parseaddress(ctx: Any, string: str) -> tuple:
     """``mime::parseaddress string`` -> list of key/value lists."""
+    return address.as_tcl_list(parse_addresses(ctx, string))
+
+
+def parse_addresses(ctx: Any, string: str) -> list:
+    """``mime::parseaddress`` for Python callers (smtp::sendmessage): the
+    property dicts, with the same side effect on token numbers."""
     # tcllib parses in a scratch ::mime::N state array: a parse takes one
     # token number, and scripts see the gap in later mime::initialize tokens.
     ctx.tokens.drop(ctx.tokens.new(None))
     hostname = str(ctx.call("info", "hostname"))
-    return address.as_tcl_list(address.parseaddress(string, hostname))
+    return address.parseaddress(string, hostname)
 
 
 @tclcommand("mime::parsedatetime")

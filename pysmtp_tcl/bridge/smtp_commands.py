@@ -115,17 +115,15 @@ def _split_list(ctx: Context, value: str) -> List[str]:
 
 
 def _services(ctx: Context) -> Services:
-    def parse(s: str) -> List[Dict[str, str]]:
-        out = []
-        for props in ctx.tk.splitlist(ctx.call("::mime::parseaddress", s)):
-            items = [str(x) for x in ctx.tk.splitlist(props)]
-            out.append(dict(zip(items[::2], items[1::2])))
-        return out
+    # The mime layer's Python functions, called directly (no Tcl round trip),
+    # with the side effects tcllib's calls have (token numbers, clock).
+    from ..mime import unique_id
+    from .mime_text_commands import parse_addresses
 
     return Services(
-        parse_addresses=parse,
+        parse_addresses=lambda s: [dict(p) for p in parse_addresses(ctx, s)],
         now_proper=lambda: str(ctx.call("::mime::parsedatetime", "-now", "proper")),
-        unique_id=lambda: str(ctx.call("::mime::uniqueID")),
+        unique_id=unique_id,
         user=str(ctx.call("set", "::tcl_platform(user)")),
     )
 
