@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, List, Optional, Union
+from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 from .contenttype import boundary_of, format_content_type
 from .headers import check_header_value, fold_long_lines
@@ -24,7 +24,7 @@ from .ids import make_boundary
 from .model import Entity, MimeError
 from .transfer import Base64Encoder, QPEncoder, octets
 
-__all__ = ["generate", "build_message", "CRLFCollector", "open_body_file"]
+__all__ = ["generate", "build_message", "CRLFCollector", "open_body_file", "read_blocks"]
 
 Chunk = Union[str, bytes]
 Write = Callable[[Chunk], None]
@@ -105,53 +105,55 @@ def generate(entity: Entity, write: Write) -> None:
 def _write_string(text: str, converter: str, write: Write) -> None:
     if converter == "base64":
         data = octets(text)
-        enc = Base64Encoder()
-        for i in range(0, len(data), _FILE_BLOCK):
-            out = enc.feed(data[i:i + _FILE_BLOCK])
-            if out:
-                write(out)
-        tail = enc.finish()
-        if tail:
-            write(tail)
+        _encode_to(Base64Encoder(), _slices(data, _FILE_BLOCK), write)
     elif converter == "quoted-printable":
         if text and not text.isascii() and max(text) > "\xff":  # C speed, not a Python loop
             text = octets(text).decode("latin-1")
-        enc = QPEncoder()
-        for i in range(0, len(text), _TEXT_BLOCK):
-            out = enc.feed(text[i:i + _TEXT_BLOCK])
-            if out:
-                write(out)
-        tail = enc.finish()
-        if tail:
-            write(tail)
+        _encode_to(QPEncoder(), _slices(text, _TEXT_BLOCK), write)
     else:
-        for i in range(0, len(text), _TEXT_BLOCK):
-            write(text[i:i + _TEXT_BLOCK])
+        for piece in _slices(text, _TEXT_BLOCK):
+            write(piece)
 
 
 def _write_file(entity: Entity, converter: str, write: Write) -> None:
     with open_body_file(entity.file) as f:
         f.seek(entity.offset)
-        left = entity.count if not entity.canonical else None
-        enc = Base64Encoder() if converter == "base64" else (
-            QPEncoder() if converter == "quoted-printable" else None)
-        while left is None or left > 0:
-            n = _FILE_BLOCK if left is None else min(_FILE_BLOCK, left)
-            block = f.read(n)
-            if not block:
-                break
-            if left is not None:
-                left -= len(block)
-            if enc is None:
+        blocks = read_blocks(f, entity.count if not entity.canonical else None, _FILE_BLOCK)
+        if converter == "base64":
+            _encode_to(Base64Encoder(), blocks, write)
+        elif converter == "quoted-printable":
+            _encode_to(QPEncoder(), (b.decode("latin-1") for b in blocks), write)
+        else:
+            for block in blocks:
                 write(block)
-                continue
-            out = enc.feed(block if converter == "base64" else block.decode("latin-1"))
-            if out:
-                write(out)
-        if enc is not None:
-            tail = enc.finish()
-            if tail:
-                write(tail)
+
+
+def _slices(data, size: int) -> Iterator:
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+def read_blocks(f, left: Optional[int], size: int) -> Iterator[bytes]:
+    """Blocks of at most ``size`` octets from ``f``'s position: ``left``
+    octets in all (``None``: up to the end of the file)."""
+    while left is None or left > 0:
+        block = f.read(size if left is None else min(size, left))
+        if not block:
+            return
+        if left is not None:
+            left -= len(block)
+        yield block
+
+
+def _encode_to(enc, pieces: Iterable, write: Write) -> None:
+    """Feed an incremental transfer encoder and write what it gives."""
+    for piece in pieces:
+        out = enc.feed(piece)
+        if out:
+            write(out)
+    tail = enc.finish()
+    if tail:
+        write(tail)
 
 
 class CRLFCollector:
