@@ -357,7 +357,12 @@ class Session:
         size_wanted = any(a.upper().startswith("SIZE") for a in self.esmtp)
         # One pass over the message (as tcllib's SIZE does) gives both the
         # size and whether 8-bit octets are in it.
-        measured = _measure(source) if size_wanted or self.has("8BITMIME") else None
+        measured = None
+        if size_wanted or self.has("8BITMIME"):
+            measured, kept = _measure(source)
+            if kept is not None:
+                # a small message is sent from this pass, not generated again
+                source = _replay(kept)
         if size_wanted and measured is not None:
             cmd += " SIZE=%d" % measured.size
         if measured is not None and measured.eight_bit and self.has("8BITMIME"):
@@ -390,15 +395,20 @@ class Session:
             raise ProtocolFailure(r)
         enc = DataEncoder()
         write_timeout = max(float(self.opts.maxsecs), 30.0)
+        pending = bytearray()  # wire octets not yet sent: few, large sends
 
         def sink(chunk: bytes) -> None:
             out = enc.feed(chunk)
             if out:
-                self.conn.send(out, write_timeout)
+                pending.extend(out)
+                if len(pending) >= SEND_BLOCK:
+                    self.conn.send(bytes(pending), write_timeout)
+                    pending.clear()
 
         try:
             source(sink)
-            self.conn.send(enc.finish(), write_timeout)
+            pending.extend(enc.finish())
+            self.conn.send(bytes(pending), write_timeout)
         except SMTPIOError as e:
             self.dead = e.message
             raise ProtocolFailure(Reply.failure(e.message, keys=("code", "diagnostic"))) from None
@@ -516,13 +526,40 @@ def _port(port: str) -> int:
     return n
 
 
-def _measure(source: MessageSource) -> DataEncoder:
+#: DATA octets gathered before a send (fewer system calls per message).
+SEND_BLOCK = 64 * 1024
+#: A message up to this size is kept from the measuring pass and replayed.
+KEEP_LIMIT = 256 * 1024
+
+
+def _measure(source: MessageSource) -> Tuple[DataEncoder, Optional[List[bytes]]]:
     """Run the message through an encoder without sending it: its ``size``
-    and ``eight_bit`` describe the message."""
+    and ``eight_bit`` describe the message.  Also returns the message's
+    chunks when it is at most :data:`KEEP_LIMIT` octets (else ``None``)."""
     enc = DataEncoder()
-    source(enc.feed)
+    kept: Optional[List[bytes]] = []
+    total = 0
+
+    def sink(chunk: bytes) -> None:
+        nonlocal kept, total
+        enc.feed(chunk)
+        if kept is not None:
+            total += len(chunk)
+            if total > KEEP_LIMIT:
+                kept = None
+            else:
+                kept.append(chunk)
+
+    source(sink)
     enc.finish()
-    return enc
+    return enc, kept
+
+
+def _replay(chunks: List[bytes]) -> MessageSource:
+    def source(sink: Callable[[bytes], None]) -> None:
+        for chunk in chunks:
+            sink(chunk)
+    return source
 
 
 def _ascii(s: str) -> bool:
