@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 from .context import Context, Route
 from .registry import dispatch

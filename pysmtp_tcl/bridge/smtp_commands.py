@@ -3,7 +3,7 @@
 return code 7)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from ..smtp import envelope as envmod
 from ..smtp.auth import MECHANISMS as AUTH_MECHANISMS

@@ -14,7 +14,7 @@ import selectors
 import socket
 import ssl
 import time
-from typing import Callable, Optional, Protocol, Tuple
+from typing import Optional, Protocol, Tuple
 
 from .replies import MAX_LINE
 
