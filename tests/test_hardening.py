@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ssl
 
-import pytest
 
 from pysmtp_tcl.smtp.connection import Connection, SelectorReactor
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, run_launcher
+from conftest import run_launcher
 
 
 def write(tmp_path, text, name="s.tcl"):

@@ -30,8 +30,8 @@ STARTTLS handshake is a failure, a failed AUTH is code 7.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Callable, List, Optional
 
 from .server import GREETING_TEXT, NORMAL, Fault
 
@@ -165,7 +165,6 @@ def build() -> List[Scenario]:
     add = out.append
     for st in REPLY_STAGES:
         normal = NORMAL[st]
-        code = int(normal[:3])
         # stalls: the final reply is bounded by -maxsecs; the other stages
         # wait minutes (RFC 5321 §4.5.3.2), so a Tcl `after` releases them.
         if st == "final":

@@ -14,7 +14,7 @@ import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 Reply = Union[Sequence[str], Callable[[str], Optional[Sequence[str]]], None]
 STALL = "__stall__"      # a reply of [STALL]: never answer (until stop)
