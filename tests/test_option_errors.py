@@ -88,3 +88,19 @@ def test_folded_header_value_is_accepted(interp, scripted):
         smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -recipients r@s \
             -header [list Subject "part one\\n\\tpart two"]""" % srv.port)
     assert b"Subject: part one\r\n\tpart two\r\n" in srv.datas[0]
+
+
+def test_error_codes_match_tcllib(interp, tcllib_tclsh):
+    script = """package require smtp; package require mime
+set t [mime::initialize -canonical text/plain -string x]
+foreach opts {{-servers {} -recipients a@b} {-servers 127.0.0.1 -ports -1 -recipients a@b}
+              {-servers 127.0.0.1 -ports 70000 -recipients a@b} {-servers 127.0.0.1 -ports abc -recipients a@b}} {
+    catch {smtp::sendmessage $t {*}$opts} m o; puts [list $m [dict get $o -errorcode]]
+}
+catch {smtp::sendmessage ::mime::99 -recipients a@b} m o; puts [list $m [dict get $o -errorcode]]
+"""
+    theirs = subprocess.run([tcllib_tclsh], input=script, capture_output=True, text=True, timeout=60)
+    interp.eval('set ::out {}; proc puts {s} { lappend ::out $s }')
+    interp.eval(script.replace("package require smtp; package require mime\n", ""))
+    ours = list(interp.tcl.tk.splitlist(interp.eval("set ::out")))
+    assert ours == theirs.stdout.splitlines()

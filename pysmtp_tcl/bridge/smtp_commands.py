@@ -151,7 +151,7 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
     o = parse_options(ctx, args)
     entity = ctx.tokens.lookup(token)
     if entity is None:
-        raise TclError('can\'t read "state(header)": no such variable')
+        raise TclError('can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME"))
     def session_options() -> SessionOptions:
         servers = _split_list(ctx, o["servers"])
         ports = _split_list(ctx, o["ports"])

@@ -507,7 +507,7 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
         if holder[0] is not None:
             errorcode = holder[0]
     if last is None:
-        raise OpenFailure('can\'t read "code": no such variable')
+        raise OpenFailure('can\'t read "code": no such variable', ("TCL", "READ", "VARNAME"))
     if errorcode is not None:
         # tcllib throws the last greeting reply itself as the error value
         # (-tlspolicy said secure); -tlsrequire failures throw their reason.
@@ -521,8 +521,10 @@ def _port(port: str) -> int:
     except ValueError:
         raise SMTPIOError('expected integer but got "%s"' % port, direct=True,
                           errorcode=("TCL", "VALUE", "INTEGER")) from None
-    if not 0 <= n <= 65535:
+    if n > 65535:
         raise SMTPIOError("couldn't open socket: port number too high", direct=True)
+    if n < 0:  # Tcl hands it to getaddrinfo, which refuses it thus
+        raise SMTPIOError("couldn't open socket: Servname not supported for ai_socktype", direct=True)
     return n
 
 
