@@ -1,5 +1,5 @@
 """``smtp::sendmessage``: option parsing (tcllib's texts), services from the
-``mime`` commands, and mapping the core's outcome to Tcl (result, error or
+``mime`` layer, and mapping the core's outcome to Tcl (result, error or
 return code 7)."""
 from __future__ import annotations
 
@@ -152,6 +152,7 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
     entity = ctx.tokens.lookup(token)
     if entity is None:
         raise TclError('can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME"))
+
     def session_options() -> SessionOptions:
         servers = _split_list(ctx, o["servers"])
         ports = _split_list(ctx, o["ports"])
