@@ -10,11 +10,12 @@ parsedatetime) are in ``mime_text_commands.py``.
 from __future__ import annotations
 
 import tkinter
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 from ..mime import Entity, HeaderValueError, MimeError, build_message, generate
 from ..mime import mapencoding, reversemapencoding, unique_id
 from ..mime.body import BodyError, body_pieces, decode_string_body
+from ..mime.generator import open_body_file
 from ..mime.contenttype import format_content_type
 from ..mime.parser import _parse_lines, parse_file, parse_string
 from ..mime.tclarray import array_order
@@ -46,6 +47,8 @@ def _adopt(ctx: Any, token: str, entity: Entity) -> None:
 def token_of(ctx: Any, entity: Entity) -> str:
     """The token naming ``entity``; one is made for entities built in
     Python (e.g. by the smtp layer) that have none yet."""
+    if entity.dead:
+        return entity.token  # tcllib's parent lists the stale name
     if entity.token is None or ctx.tokens.lookup(entity.token) is not entity:
         _adopt(ctx, ctx.tokens.new(entity), entity)
     return entity.token
@@ -167,8 +170,16 @@ def initialize(ctx: Any, *args: str) -> str:
         e.content = canonical
         if kind == "-string":
             e.value, e.string = "string", value
+            if "-parts" in given:
+                # tcllib keeps state(parts) beside the string body (no
+                # "exactly one" check once -string was seen): getproperty
+                # lists them, the body is the string
+                e.parts = [_part(ctx, t) for t in _split(ctx, given["-parts"])]
+                e.parts_listed = True
         elif kind == "-file":
             e.value, e.file = "file", value
+        elif kind == "-lineslist":
+            e.value, e.string = "string", ""  # tcllib sets state(string) {}
         else:
             e.value = "parts"
             e.parts = [_part(ctx, t) for t in _split(ctx, value)]
@@ -182,7 +193,7 @@ def initialize(ctx: Any, *args: str) -> str:
         raise TclError("-encoding requires -canonical")
     if user_header:
         raise TclError("-header requires -canonical")
-    if kind == "-parts":
+    if "-parts" in given:
         raise TclError("-parts requires -canonical")
     if kind == "-file":
         parsed = parse_file(value)
@@ -195,9 +206,13 @@ def initialize(ctx: Any, *args: str) -> str:
 
 
 def _part(ctx: Any, token: str) -> Entity:
+    """A ``-parts`` element.  tcllib stores the names unchecked, so a name
+    that is no part (yet) gives a dead placeholder: listed by
+    ``getproperty parts``, failing like a finalized part elsewhere."""
     e = ctx.tokens.lookup(str(token))
     if not isinstance(e, Entity):
-        raise TclError('can\'t read "state(header)": no such variable')
+        e = Entity()
+        e.token, e.dead = str(token), True
     return e
 
 
@@ -221,20 +236,37 @@ def finalize(ctx: Any, token: str, *args: str) -> str:
 
 
 def _finalize(ctx: Any, token: str, e: Entity, which: str, args: Sequence[str]) -> None:
-    if which == "all" or (which == "dynamic" and e.dynamic):
-        for child in reversed(e.parts) if which == "dynamic" else e.parts:
-            t = child.token
-            if t is not None and ctx.tokens.lookup(t) is child:
-                _finalize(ctx, t, child, which, args)
+    """tcllib's finalize: ``all`` finalizes the parts listed (a dead one
+    fails on ``state(value)``), ``dynamic`` the parsed subordinates by name
+    ``TOKEN-N``, N = count .. 1 (a missing one fails on ``state(cid)``);
+    then the token itself.  Parts finalized before a failure stay
+    finalized, the token itself survives it."""
+    if which == "all" and e.value == "parts":
+        for child in list(e.parts):
+            if child.dead or ctx.tokens.lookup(child.token or "") is not child:
+                if child.dead:
+                    raise TclError('can\'t read "state(value)": no such variable')
+                # an entity made in Python that never got a token
+                continue
+            _finalize(ctx, child.token, child, which, args)
+    elif which == "dynamic" and e.dynamic:
+        for cid in range(len(e.parts), 0, -1):
+            name = "%s-%d" % (token, cid)
+            child = ctx.tokens.lookup(name)
+            if not isinstance(child, Entity):
+                raise TclError('can\'t read "state(cid)": no such variable')
+            _finalize(ctx, name, child, which, args)
     ctx.tokens.drop(token)
     if e.token == token:
-        e.token = None
+        e.dead = True
 
 
 # --- properties and headers --------------------------------------------------------
 
 def _has_parts(e: Entity) -> bool:
-    return e.value == "parts" and (e.canonical or bool(e.parts) or e.parts_listed)
+    if e.value != "parts":
+        return e.canonical and e.parts_listed  # -string and -parts given
+    return e.canonical or bool(e.parts) or e.parts_listed
 
 
 @tclcommand("mime::getproperty")
@@ -316,32 +348,35 @@ def setheader(ctx: Any, token: str, key: str, value: str, *args: str) -> Any:
 @tclcommand("mime::getbody")
 @_guard
 def getbody(ctx: Any, token: str, *args: str) -> Any:
-    """``mime::getbody token ?-decode? ?-command cb ?-blocksize n??``."""
+    """``mime::getbody token ?-decode? ?-command cb ?-blocksize n??``.
+
+    The body is cut and handed on exactly as tcllib's loops do it (see
+    :func:`_deliver`), with ``-blocksize`` evaluated by Tcl's own ``expr``,
+    index and ``read`` rules; without ``-command`` tcllib's collecting
+    callback (``getbodyaux``) is emulated in Python.
+    """
     args = list(args)
     decode = "-decode" in args
     if decode:
         args.remove("-decode")
     opts = _options(ctx, args)
     command = opts.get("-command")
-    bs_text = opts.get("-blocksize", "4096")
-    try:
-        blocksize = int(bs_text, 0)
-    except ValueError:
-        try:
-            blocksize = int(float(bs_text))
-        except ValueError:
-            raise TclError('can\'t use non-numeric string as operand of "-"')
-    if blocksize < 1:
-        raise TclError("-blocksize expects a positive integer, not %s" % bs_text)
+    bs = _BlockSize(ctx, opts.get("-blocksize", "4096"))
+    if bs.below_one:
+        raise TclError("-blocksize expects a positive integer, not %s" % bs.text)
     e = _entity(ctx, token, "value")
 
     if command is None:
-        try:
-            result = _join(body_pieces(e))
-        except BodyError:
-            raise TclError("error")  # tcllib's getbodyaux: `error $reason`
+        sink = _Collector()
+        code, result, _ = _deliver(ctx, e, sink, bs)
+        if code:  # getbodyaux's `error $reason`
+            raise TclError("error")
     else:
-        result = _run_callbacks(ctx, e, command, blocksize)
+        def call(*words: Any) -> Tuple[int, Any, Any]:
+            return ctx.run_callback(command, *words)
+        code, result, opts_ = _deliver(ctx, e, call, bs)
+        if code:
+            raise TclReturn(code, result, _pass_options(ctx, opts_))
 
     if decode:
         charset = "US-ASCII"
@@ -355,6 +390,209 @@ def getbody(ctx: Any, token: str, *args: str) -> Any:
     return result
 
 
+_BLOCKSIZE_FACTS = r"""{bs} {
+    set r [list [expr {$bs < 1}]]
+    lappend r [catch {expr {$bs - 1}} cc] $cc
+    lappend r [catch {string range {} 0 $cc} m] $m
+    lappend r [catch {string range {} $bs end} m] $m
+    lappend r [catch {expr {$bs + 0}} n] $n
+    lappend r [catch {string repeat {} $bs}]
+}"""
+
+
+class _BlockSize:
+    """What tcllib's code makes of a ``-blocksize`` value, found out with
+    Tcl itself: ``$bs < 1`` (a string comparison for non-numbers: ``""``
+    and ``08`` are refused, ``abc`` is not), ``expr {$bs - 1}`` (fails for
+    non-numbers), ``string range $f 0 $cc`` (fails for a float ``cc``) and
+    ``string range $f $bs end`` (index rules: ``010`` is 8), and
+    ``read $fd $bs`` (integers only)."""
+
+    def __init__(self, ctx: Any, text: str) -> None:
+        self.text = text
+        facts = _split(ctx, ctx.tk.call("apply", _BLOCKSIZE_FACTS, text))
+        self.below_one = _truth(facts[0])
+        self.cc_error = str(facts[2]) if _truth(facts[1]) else None
+        self.cc_index_error = str(facts[4]) if _truth(facts[3]) else None
+        self.index_error = str(facts[6]) if _truth(facts[5]) else None
+        self.number: Any = None
+        if not _truth(facts[7]):
+            try:
+                self.number = int(str(facts[8]))
+            except ValueError:
+                self.number = float(str(facts[8]))
+        self.read_ok = not _truth(facts[9])
+        # the index `string range $f $bs end` starts at (integer forms only)
+        self.step = int(self.number) if isinstance(self.number, int) else None
+
+    def exceeded_by(self, n: int) -> bool:
+        """Tcl's ``$n > $bs``."""
+        if self.number is None:
+            return str(n) > self.text  # expr compares non-numbers as strings
+        return n > self.number
+
+    def read_error(self) -> str:
+        return 'expected non-negative integer but got "%s"' % self.text
+
+
+def _truth(x: Any) -> bool:
+    return str(x) not in ("0", "")
+
+
+class _Collector:
+    """tcllib's ``getbodyaux``: collects ``data``, returns it at ``end``."""
+
+    def __init__(self) -> None:
+        self.pieces: List[Any] = []
+
+    def __call__(self, reason: str, *data: Any) -> Tuple[int, Any, Any]:
+        if reason == "data":
+            self.pieces.append(data[0])
+            return 0, "", ""
+        if reason == "end":
+            return 0, _join(self.pieces), ""
+        return 1, "error", ""
+
+
+class _Stop(Exception):
+    """Ends tcllib's ``catch`` around the data loop with a code."""
+
+    def __init__(self, code: int, result: Any) -> None:
+        super().__init__(code, result)
+        self.code, self.result = code, result
+
+
+def _deliver(ctx: Any, e: Entity, call: Any, bs: "_BlockSize") -> Tuple[int, Any, Any]:
+    """tcllib's ``getbody`` after option parsing: the data loop for the
+    part's kind inside a ``catch``, then ``end`` or ``error $result``;
+    returns that last call's ``(code, result, options)``.
+
+    Return codes of ``data`` calls act as they do in tcllib's loops:
+    ``break`` leaves the innermost ``while`` (for a string body the rest is
+    then handed on in one ``data`` call), ``continue`` repeats the same
+    ``data`` call (for a canonical file: the next block), any other
+    non-zero code (and ``break``/``continue`` outside a loop) ends the
+    loop and is reported through ``error``."""
+    if e.value == "string":
+        body = decode_string_body(e)  # errors here bypass the callback (tcllib)
+    elif e.value == "parts":
+        raise TclError("MIME part isn't a leaf")
+    else:
+        body = None
+    try:
+        if e.value == "string":
+            _string_loop(ctx, call, body, bs)
+        elif e.canonical:
+            _canonical_file_loop(ctx, e, call, bs)
+        else:
+            _parsed_file_loop(ctx, e, call, bs)
+    except _Stop as stop:
+        return call("error", stop.result)
+    except BodyError as err:
+        return call("error", str(err))
+    return call("end")
+
+
+def _send(ctx: Any, call: Any, piece: Any) -> Tuple[int, Any]:
+    """``uplevel #0 $command [list data $piece]``: ``(code, result)``."""
+    if not isinstance(call, _Collector):
+        piece = to_tcl(piece, ctx.tk)
+    code, result, _ = call("data", piece)
+    return code, result
+
+
+def _data(ctx: Any, call: Any, piece: Any) -> int:
+    """A ``data`` call inside a ``while``: 0, 3 (break) or 4 (continue);
+    other codes end the loop."""
+    code, result = _send(ctx, call, piece)
+    if code in (0, 3, 4):
+        return code
+    raise _Stop(code, result)
+
+
+def _emit_while_longer(ctx: Any, call: Any, frag: Any, bs: "_BlockSize") -> Any:
+    """``set cc [expr {$bs - 1}]; while {[string length $fragment] > $bs}
+    {data [string range $fragment 0 $cc]; set fragment [string range
+    $fragment $bs end]}``; returns what is left of ``frag``."""
+    if bs.cc_error is not None:
+        raise _Stop(1, bs.cc_error)
+    start = 0
+    n = len(frag)
+    while bs.exceeded_by(n - start):
+        if bs.cc_index_error is not None:
+            raise _Stop(1, bs.cc_index_error)
+        code = _data(ctx, call, frag[start:start + bs.step])
+        if code == 3:
+            break
+        if code == 4:
+            continue  # tcllib's `while` runs the same call again
+        if bs.index_error is not None:
+            raise _Stop(1, bs.index_error)
+        start += bs.step
+    return frag[start:] if start else frag
+
+
+def _final(ctx: Any, call: Any, frag: Any) -> None:
+    if len(frag) > 0:
+        code, result = _send(ctx, call, frag)
+        if code:
+            raise _Stop(code, result)
+
+
+def _string_loop(ctx: Any, call: Any, body: Any, bs: "_BlockSize") -> None:
+    _final(ctx, call, _emit_while_longer(ctx, call, body, bs))
+
+
+def _canonical_file_loop(ctx: Any, e: Entity, call: Any, bs: "_BlockSize") -> None:
+    # while {[string length [set fragment [read $fd $bs]]] > 0} {data $fragment}
+    open_body_file(e.file).close()  # `open` comes before tcllib's catch
+    if not bs.read_ok:
+        raise _Stop(1, bs.read_error())
+    for block in _reblock(body_pieces(e), bs.step):
+        code, result = _send(ctx, call, block)
+        if code == 3:
+            return
+        if code not in (0, 4):
+            raise _Stop(code, result)
+
+
+def _parsed_file_loop(ctx: Any, e: Entity, call: Any, bs: "_BlockSize") -> None:
+    # while {$pos <= $last} {read min(rest, bs); decode; append fragment;
+    # emit while longer than bs}; then the rest in one data call.  Blocks
+    # are decoded across read boundaries (COMPATIBILITY.md M9), so the
+    # reads are counted in decoded octets.
+    open_body_file(e.file).close()  # `open` comes before tcllib's catch
+    total = max(0, e.count or 0)
+    if total and bs.exceeded_by(total) and not bs.read_ok:
+        raise _Stop(1, bs.read_error())
+    step = bs.step if bs.read_ok and bs.exceeded_by(total) else None
+    frag: Any = None
+    for block in _reblock(body_pieces(e), step):
+        frag = block if frag is None else frag + block
+        frag = _emit_while_longer(ctx, call, frag, bs)
+    if frag is not None:
+        _final(ctx, call, frag)
+
+
+def _reblock(pieces: Any, size: Optional[int]) -> Any:
+    """Re-cut a stream of pieces into blocks of ``size`` (``None``: one
+    block with everything; empty streams give no block)."""
+    pending: Any = None
+    for piece in pieces:
+        if not len(piece):
+            continue
+        pending = piece if pending is None else pending + piece
+        if size is None:
+            continue
+        start, n = 0, len(pending)
+        while n - start >= size:
+            yield pending[start:start + size]
+            start += size
+        pending = pending[start:] if start < n else None
+    if pending is not None and len(pending):
+        yield pending
+
+
 def _join(pieces) -> Any:
     items = list(pieces)
     if not items:
@@ -366,47 +604,16 @@ def _join(pieces) -> Any:
     return "".join(p.decode("latin-1") if isinstance(p, bytes) else p for p in items)
 
 
-def _run_callbacks(ctx: Any, e: Entity, command: str, blocksize: int) -> Any:
-    if e.value == "string":
-        body = decode_string_body(e)  # errors here bypass the callback (tcllib)
-        pieces = iter([body])
-    else:
-        pieces = body_pieces(e)
-        if e.value == "parts":
-            next(pieces)  # raises "MIME part isn't a leaf"
-    code, result = 0, ""
-    pending: Any = None
-    try:
-        for piece in pieces:
-            pending = piece if pending is None else pending + piece
-            while len(pending) > blocksize:
-                code, result, _ = ctx.run_callback(command, "data", to_tcl(pending[:blocksize], ctx.tk))
-                pending = pending[blocksize:]
-                if code:
-                    break
-            if code:
-                break
-        if not code and pending:
-            code, result, _ = ctx.run_callback(command, "data", to_tcl(pending, ctx.tk))
-    except BodyError as err:
-        code, result = 1, str(err)
-    if code:
-        code, result, opts = ctx.run_callback(command, "error", result)
-    else:
-        code, result, opts = ctx.run_callback(command, "end")
-    if code:
-        raise TclReturn(code, result, _pass_options(ctx, opts))
-    return result
-
-
 def _pass_options(ctx: Any, opts: Any) -> tuple:
-    # keep -errorcode / -errorinfo; drop -code and -level (break/continue
-    # must reach the caller of getbody as such)
-    items = _split(ctx, opts)
+    """tcllib ends with ``return -code $code -errorinfo $einfo -errorcode
+    $ecode $result``, ``ecode``/``einfo`` read from the globals
+    ``errorCode``/``errorInfo`` right after the callback (stale values for
+    a non-error code); ``-code``/``-level`` are not passed on, so
+    break/continue reach getbody's caller as such."""
     out: list = []
-    for k, v in zip(items[0::2], items[1::2]):
-        if str(k) in ("-errorcode", "-errorinfo"):
-            out += [str(k), v]
+    for name, key in (("::errorInfo", "-errorinfo"), ("::errorCode", "-errorcode")):
+        if _truth(ctx.tk.call("info", "exists", name)):
+            out += [key, ctx.tk.call("set", name)]
     return tuple(out)
 
 

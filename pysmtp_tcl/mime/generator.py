@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Union
 from .contenttype import boundary_of, format_content_type
 from .headers import check_header_value, fold_long_lines
 from .ids import make_boundary
-from .model import Entity, MimeError
+from .model import Entity, FinalizedPartError, MimeError
 from .transfer import Base64Encoder, QPEncoder, octets
 
 __all__ = ["generate", "build_message", "CRLFCollector", "open_body_file", "read_blocks"]
@@ -62,6 +62,8 @@ def generate(entity: Entity, write: Write) -> None:
     998 octets goes out quoted-printable/base64 even if 7bit/8bit/binary
     was asked for (:meth:`~.model.Entity.transfer_encoding`).
     """
+    if entity.dead:  # a finalized subordinate: tcllib's copymessageaux fails
+        raise FinalizedPartError("header")
     te = entity.checked_transfer_encoding()
     boundary = ""
     if entity.value == "parts":

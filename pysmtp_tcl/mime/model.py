@@ -18,7 +18,7 @@ from .ids import unique_id
 from .tclarray import array_get
 from .transfer import KNOWN_ENCODINGS, choose_encoding, file_has_long_line, string_has_long_line
 
-__all__ = ["Entity", "MimeError", "HeaderValueError", "RESTRICTED_HEADERS"]
+__all__ = ["Entity", "MimeError", "HeaderValueError", "RESTRICTED_HEADERS", "FinalizedPartError"]
 
 #: Headers that are properties of the part, not free user headers.
 RESTRICTED_HEADERS = ("content-type", "content-transfer-encoding", "content-md5", "mime-version")
@@ -26,6 +26,16 @@ RESTRICTED_HEADERS = ("content-type", "content-transfer-encoding", "content-md5"
 
 class MimeError(ValueError):
     """An error tcllib reports with this exact message (str(e))."""
+
+
+class FinalizedPartError(MimeError):
+    """A subordinate was finalized (or ``-parts`` named no part): tcllib's
+    parent keeps the token name and fails with Tcl's own message for the
+    state variable it reads first (``value`` for sizes, ``header`` for
+    output)."""
+
+    def __init__(self, var: str) -> None:
+        super().__init__('can\'t read "state(%s)": no such variable' % var)
 
 
 class Entity:
@@ -70,6 +80,9 @@ class Entity:
         #: a ``parts`` property even if it had to drop it)
         self.parts_listed = False
         self.token: Optional[str] = None
+        #: finalized (or a ``-parts`` name that named no part): ``token``
+        #: keeps the name a parent still lists, every use fails as in tcllib
+        self.dead = False
 
     def __repr__(self) -> str:
         return "<Entity %s %s %s>" % (self.token or hex(id(self)), self.content, self.value)
@@ -256,6 +269,10 @@ class Entity:
             raise MimeError("unknown value for -mode %s" % mode)
         result = self.headers.get(lower) if present else []
         if lower in RESTRICTED_HEADERS:
+            if lower == "content-md5" and lower not in self.headers:
+                # tcllib looks the current values up with ``getheader
+                # $token $lower``, which fails first (lower-case name)
+                raise MimeError("key %s not in header" % lower)
             if value not in self._restricted_values(lower):
                 raise MimeError("key %s may not be set" % name)
         check_header_name(name, "header")
@@ -342,7 +359,12 @@ class Entity:
 
     def size(self) -> int:
         """``getproperty size``: canonical string/file: its length; parts:
-        the sum; parsed: the encoded length, times 3/4 for base64."""
+        the sum; parsed: the encoded length, times 3/4 for base64.
+
+        :raises FinalizedPartError: for a finalized subordinate (tcllib).
+        """
+        if self.dead:
+            raise FinalizedPartError("value")
         if self.value == "parts":
             return sum(p.size() for p in self.parts)
         if self.value == "file":
