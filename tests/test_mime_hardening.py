@@ -400,14 +400,17 @@ def test_limit_is_998_octets(line, upgraded):
 @pytest.mark.parametrize("content,te", [("text/plain", "quoted-printable"),
                                         ("application/x-y", "base64")])
 def test_upgraded_part_written_as_with_explicit_encoding(tmp_path, content, te):
-    """Octets exact, as `-encoding quoted-printable/base64` writes them (a CR
-    of CRLF in the data is =0D in QP, as tcllib's own QP choice)."""
+    """Octets exact, as `-encoding quoted-printable/base64` writes the octets
+    the unencoded part would have carried: a file's own octets; a string's
+    text as UTF-8, as buildmessage/sendmessage write text (a CR of CRLF in
+    the data is =0D in QP, as tcllib's own QP choice)."""
     body = "a\r\n%s\r\nb\xe9\n" % LONG
     f = tmp_path / "b"
     f.write_bytes(body.encode("latin-1"))
-    for src in ({"string": body}, {"file": str(f)}):
+    as_sent = body.encode("utf-8").decode("latin-1")
+    for src, same in (({"string": body}, {"string": as_sent}), ({"file": str(f)}, {"file": str(f)})):
         up = build_message(Entity.create(content, encoding="7bit", **src))
-        explicit = build_message(Entity.create(content, encoding=te, **src))
+        explicit = build_message(Entity.create(content, encoding=te, **same))
         assert CID.sub("", up.decode()) == CID.sub("", explicit.decode())
 
 
@@ -583,3 +586,21 @@ def test_list_options_still_split_like_tcl():
     assert items(t, "mime::getheader $tok X-A") == ("v w",)
     ok(t, "set m [mime::initialize -canonical multipart/mixed -parts [list $tok]]")
     assert ok(t, "llength [mime::getproperty $m parts]") == "1"
+
+
+def test_upgraded_long_line_part_keeps_its_utf8_text():
+    # A real-world pattern (HTML mail, charset=utf-8, -encoding 8bit, one
+    # long line): the upgrade to quoted-printable must carry the UTF-8
+    # octets the 8bit part would have sent, so the text still decodes.
+    import email
+    import email.policy
+
+    from pysmtp_tcl import Interpreter
+
+    i = Interpreter()
+    tok = i.eval('mime::initialize -canonical text/html -param {charset utf-8} -encoding 8bit '
+                 '-string "<p>[string repeat x 1000]</p><p>caf\\u00e9</p>"')
+    raw = bytes(i.tcl.tk.call("mime::buildmessage", tok))
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["Content-Transfer-Encoding"] == "quoted-printable"
+    assert msg.get_content().endswith("<p>caf\u00e9</p>") and not msg.defects

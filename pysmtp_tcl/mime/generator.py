@@ -99,7 +99,13 @@ def generate(entity: Entity, write: Write) -> None:
     encode = (entity.canonical or entity.upgraded(te)) and te in ("base64", "quoted-printable")
     converter = te if encode else ""
     if entity.value == "string":
-        _write_string(entity.string, converter, write)
+        text = entity.string
+        if encode and entity.upgraded(te):
+            # Encode the octets the unencoded part would have put on the
+            # wire (text goes out as UTF-8), not the chars read as Latin-1:
+            # "café" must decode as "café" under its charset=utf-8.
+            text = text.encode("utf-8", "surrogatepass").decode("latin-1")
+        _write_string(text, converter, write)
     else:
         _write_file(entity, converter, write)
 
