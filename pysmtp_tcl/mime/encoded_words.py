@@ -181,39 +181,35 @@ def encode_words(charset: str, method: str, text: str, maxlength: Number = 66,
     shown = maxlength_text if maxlength_text is not None else str(maxlength)
     too_short = WordError("maxlength %s too short for chosen charset and encoding" % shown)
     room = maxlength - len(mime) - 7  # "=?" "?Q?" "?=" around the text
-    words = []
     if method == "base64":
         if room < 4:
             raise too_short
         # octets per word (3 per 4 base64 chars); Tcl's "/" floors ints only
         room = (room / 4 if isinstance(room, float) else room // 4) * 3
-        pieces, length = [], 0
-        for ch in text:
-            enc = codec.convertto(charset, ch)
-            if len(enc) > room:
-                raise too_short
-            if length + len(enc) > room:
-                words.append("".join(pieces))
-                pieces, length = [], 0
-            pieces.append(enc)
-            length += len(enc)
-        words.append("".join(pieces))
+        words = _fill_words((codec.convertto(charset, ch) for ch in text), room, too_short)
         encoded = [base64.b64encode(w.encode("latin-1")).decode("ascii") for w in words]
         return "\n ".join("=?%s?B?%s?=" % (mime, w) for w in encoded)
     if room < 1:
         raise too_short
-    pieces, length = [], 0
-    for ch in text:
-        q = _q_octets(codec.convertto(charset, ch))
-        if len(q) > room:
-            raise too_short
-        if length + len(q) > room:
-            words.append("".join(pieces))
-            pieces, length = [], 0
-        pieces.append(q)
-        length += len(q)
-    words.append("".join(pieces))
+    words = _fill_words((_q_octets(codec.convertto(charset, ch)) for ch in text), room, too_short)
     return "\n ".join("=?%s?Q?%s?=" % (mime, w) for w in words)
+
+
+def _fill_words(pieces, room, too_short: Exception) -> list:
+    """Pack per-character pieces into words of at most ``room`` units,
+    never splitting a character (RFC 2047 §5 (3)); ``too_short`` is raised
+    when one character alone does not fit."""
+    words, current, length = [], [], 0
+    for piece in pieces:
+        if len(piece) > room:
+            raise too_short
+        if length + len(piece) > room:
+            words.append("".join(current))
+            current, length = [], 0
+        current.append(piece)
+        length += len(piece)
+    words.append("".join(current))
+    return words
 
 
 def word_encode(charset: str, method: str, text: str, *, charset_encoded: bool = True,
