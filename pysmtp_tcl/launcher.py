@@ -1,42 +1,139 @@
-"""``pysmtp-tclsh``: a ``tclsh`` drop-in whose ``mime`` and ``smtp``
-packages are pysmtp-tcl's.
+"""``pysmtp-tclsh`` and ``pysmtp-wish``: ``tclsh`` and ``wish`` drop-ins
+whose ``mime`` and ``smtp`` packages are pysmtp-tcl's.
 
-    pysmtp-tclsh [--capture DIR | --route HOST:PORT] [-encoding NAME] [script [arg ...]]
+    pysmtp-tclsh [launcher option ...] ?-encoding name? ?fileName arg ...?
+    pysmtp-wish  [launcher option ...] ?-encoding name? ?fileName arg ...?
 
-As tclsh: sets ``argv0 argv argc tcl_interactive``; runs the script with
-``info script`` set; an uncaught error prints ``$errorInfo`` on stderr and
-exits 1; ``exit N`` flushes Tcl's channels and exits N; with no script,
-commands are read from standard input.  ``--capture DIR`` starts an SMTP
-server inside the process, routes every ``smtp::sendmessage`` to it and
-stores what arrives in DIR (see :mod:`pysmtp_tcl.capture`); ``--route
-HOST:PORT`` sends every message to that server instead.
+As tclsh (Tcl 8.6's ``Tcl_MainEx``): the first argument not starting with
+``-`` is the script; ``argv0 argv argc tcl_interactive tcl_rcFileName`` are
+set; the script runs with ``info script`` set; an uncaught error prints
+``$errorInfo`` on stderr and exits 1; when the script loaded Tk, Tk's event
+loop runs until the last window is gone; then ``exit`` is called (``exit
+N`` flushes Tcl's channels and leaves with N).  With no script, commands
+are read from standard input (:mod:`pysmtp_tcl.console`).
+
+As wish (Tk's ``Tk_MainEx``): Tk is loaded before the script (Tk itself
+takes ``-display -geometry -name -sync -use -visual -colormap --`` out of
+``argv``), ``-file NAME`` also names the script, an error in the script
+prints ``Error in startup script: $errorInfo``, and the program ends when
+the last window is gone.
+
+Launcher options (before the script name): ``--capture DIR`` starts an
+SMTP server inside the process, routes every ``smtp::sendmessage`` to it
+and stores what arrives in DIR (see :mod:`pysmtp_tcl.capture`); ``--route
+HOST:PORT`` sends every message to that server instead; ``--version`` and
+``--help``.
 """
 from __future__ import annotations
 
 import atexit
 import os
+import platform
 import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
-USAGE = ("usage: pysmtp-tclsh [--capture DIR | --route HOST:PORT] [-encoding name]"
-         " ?fileName arg ...?")
+from . import __version__
+
+_PROGRAMS = {"tclsh": "pysmtp-tclsh", "wish": "pysmtp-wish"}
+
+_LAUNCHER_OPTIONS = """\
+launcher options (before the script name):
+  --capture DIR      run an SMTP server (aiosmtpd) on a free loopback port
+                     inside the process; every smtp::sendmessage goes there
+                     and each message is stored as DIR/NNNN.eml (+ .json)
+  --route HOST:PORT  send every message to that SMTP server, whatever the
+                     script's -servers/-ports say
+  --version          print the pysmtp-tcl, Python and Tcl versions and exit
+  -h, --help         print this help and exit
+"""
+
+_HELP = {
+    "tclsh": """\
+usage: pysmtp-tclsh [launcher option ...] ?-encoding name? ?fileName arg ...?
+
+A tclsh whose mime and smtp packages are pysmtp-tcl's.  With no fileName,
+commands are read from standard input (a prompt only on a terminal:
+$tcl_prompt1, $tcl_prompt2 for continuation lines).  A script that loads Tk
+keeps running until its last window is closed.
+
+%s
+tclsh's own:
+  -encoding NAME     the script file's encoding (only before fileName)
+""",
+    "wish": """\
+usage: pysmtp-wish [launcher option ...] ?-encoding name? ?fileName arg ...?
+
+A wish (Tcl with Tk loaded) whose mime and smtp packages are pysmtp-tcl's.
+It runs fileName (or reads commands from standard input) and handles events
+until the last window is closed.
+
+%s
+wish's own (handled by Tk, anywhere in the arguments; -- ends them):
+  -encoding NAME     the script file's encoding (only before fileName)
+  -file NAME         NAME is the script (historical form)
+  -colormap new      use a new private colormap
+  -display DISPLAY   the X display to use
+  -geometry GEOM     initial geometry of the main window (also ::geometry)
+  -name NAME         application name and class (default: the script's name)
+  -sync              execute all X server commands synchronously
+  -use ID            embed the main window in the window with this id
+  -visual VISUAL     the visual for the main window
+  --                 pass the remaining arguments to the script unread
+""",
+}
 
 
-class _Launcher:
-    def __init__(self) -> None:
-        import tkinter  # main() checks first that it can be imported
+def version_line() -> str:
+    """``pysmtp-tcl VERSION (Python X.Y.Z, Tcl PATCHLEVEL)``; the Tcl
+    part names what is missing when this Python has no tkinter."""
+    py = platform.python_version()
+    try:
+        tk = _new_tkapp("pysmtp-tclsh")
+        tcl = "Tcl " + str(tk.call("info", "patchlevel"))
+    except ImportError:
+        tcl = "no tkinter"
+    except Exception as e:  # a broken Tcl installation: say what it said
+        tcl = "Tcl unavailable: %s" % e
+    return "pysmtp-tcl %s (Python %s, %s)" % (__version__, py, tcl)
 
-        self.tcl = tkinter.Tcl()
-        self.tk = self.tcl.tk
+
+def _new_tkapp(base_name: str) -> Any:
+    # tkinter.Tcl() also sources ~/.Tk.tcl and ~/.<program>.tcl and runs
+    # ~/.Tk.py (Tk.readprofile); tclsh does none of that, so the launcher
+    # creates the interpreter directly (as tkinter itself does).
+    import _tkinter
+    import tkinter
+
+    return _tkinter.create(None, base_name, "Tk", False, tkinter.wantobjects, False, False, None)
+
+
+class _Shell:
+    """One interpreter run as tclsh or wish would run it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.tk = _new_tkapp(_PROGRAMS[kind])
         self.capture: Optional[Any] = None
+        self.encoding: Optional[str] = None
+        self._leaving = False
         self._done = False
 
     # -- exit, tclsh-exact ----------------------------------------------------
     def finish(self, status: int) -> None:
-        """Flush Tcl's channels, stop capture, run atexit, leave the process."""
+        """Leave the process as ``Tcl_Exit`` does: Tk's windows are
+        destroyed (their ``<Destroy>`` bindings run; one calling ``exit``
+        again leaves with its status), Tcl's channels flushed; then capture
+        stops and Python's atexit handlers run."""
+        if not self._leaving:
+            self._leaving = True
+            try:
+                if _tk_in(self.tk):
+                    self.tk.eval("if {[winfo exists .]} {destroy .}")
+            except Exception:
+                pass
         if not self._done:
             self._done = True
             try:
@@ -58,9 +155,18 @@ class _Launcher:
         self.finish(int(status) & 0xFF)
         return ""
 
+    def call_exit(self, status: int) -> None:
+        """``Tcl_EvalObjEx(interp, "exit N")`` at the end of tclsh's main,
+        so a script's own ``exit`` runs; if it returns, leave anyway."""
+        try:
+            self.tk.call("exit", status)
+        except Exception:
+            pass
+        self.finish(status)
+
     # -- setup ----------------------------------------------------------------
     def setup(self, script: Optional[str], args: List[str], capture_dir: Optional[str],
-              encoding: Optional[str], route: Optional[str] = None) -> None:
+              encoding: Optional[str], route: Optional[Tuple[str, int]] = None) -> None:
         from . import install
         from .bridge.context import Route
 
@@ -86,8 +192,8 @@ class _Launcher:
         elif route is not None:
             host, port = route
             target = Route(host, port)
-        install(self.tcl, route=target)
-        exe = launcher_path()
+        install(tk, route=target)
+        exe = launcher_path(self.kind)
         if exe:
             tk.call("set", "::pysmtp_tcl::executable", exe)
             tk.eval("proc ::pysmtp_tcl::nameofexecutable {} { return $::pysmtp_tcl::executable }\n"
@@ -97,135 +203,196 @@ class _Launcher:
         tk.call("set", "::argv0", script if script is not None else (exe or sys.argv[0]))
         tk.call("set", "::argv", tuple(args))
         tk.call("set", "::argc", len(args))
-        interactive = script is None and sys.stdin.isatty()
-        tk.call("set", "::tcl_interactive", int(interactive))
+        tk.call("set", "::tcl_interactive", int(script is None and _stdin_is_tty()))
+        if self.kind == "tclsh":
+            tk.call("set", "::tcl_rcFileName", "~/.tclshrc")
         self.encoding = encoding
 
-    def run_script(self, script: str) -> int:
-        import tkinter
-
+    def run_script(self, script: str, error_prefix: str = "") -> int:
+        """Source the script; an uncaught error prints ``$errorInfo`` (after
+        ``error_prefix``) on stderr and gives status 1."""
         try:
             if self.encoding:
                 self.tk.call("source", "-encoding", self.encoding, script)
             else:
                 self.tk.evalfile(script)
-        except tkinter.TclError as e:
+        except Exception as e:
             # A script that could not even be read leaves no errorInfo;
             # tclsh then prints just the message.
-            info = self.tk.eval("if {[info exists ::errorInfo]} {set ::errorInfo}") or str(e)
-            self.tk.call("puts", "stderr", info)
+            try:
+                info = self.tk.eval("if {[info exists ::errorInfo]} {set ::errorInfo}") or str(e)
+            except Exception:
+                info = str(e)
+            try:
+                self.tk.call("puts", "stderr", error_prefix + info)
+            except Exception:
+                pass
             return 1
         return 0
 
-    def run_stdin(self) -> int:
-        """Read commands from stdin as tclsh does: through Tcl's own stdin
-        channel, a complete command at a time, so a script can ``gets
-        stdin`` the lines after it; prompt and results only when
-        interactive; an error's message goes to stderr and reading goes on."""
-        import tkinter
+    def console(self, linked: bool) -> Any:
+        from .console import Console
 
-        tk = self.tk
-        interactive = bool(int(tk.call("set", "::tcl_interactive")))
-        buf = ""
-        while True:
-            if interactive:
-                tk.call("puts", "-nonewline", "stdout", "% " if not buf else "")
-                tk.call("flush", "stdout")
-            n = int(tk.call("gets", "stdin", "::pysmtp_tcl::line"))
-            if n < 0:
-                if int(tk.call("eof", "stdin")):
-                    break
-                continue
-            buf += str(tk.call("set", "::pysmtp_tcl::line")) + "\n"
-            if not int(tk.call("info", "complete", buf)):
-                continue
-            cmd, buf = buf, ""
-            try:
-                result = tk.eval(cmd)
-                if interactive and result != "":
-                    tk.call("puts", "stdout", result)
-            except tkinter.TclError as e:
-                tk.call("puts", "stderr", str(e))
-        if buf.strip():
-            try:
-                tk.eval(buf)
-            except tkinter.TclError as e:
-                tk.call("puts", "stderr", str(e))
-        return 0
+        return Console(self.tk, tty=_stdin_is_tty(), linked=linked, exit_now=self.finish)
+
+    # -- the two programs -----------------------------------------------------
+    def run_tclsh(self, script: Optional[str]) -> None:
+        """``Tcl_MainEx`` after the application's initialisation."""
+        from .console import run_tk_main_loop, source_rc_file
+
+        if script is not None:
+            status = self.run_script(script)
+        else:
+            source_rc_file(self.tk)
+            self.console(linked=True).run_tclsh()
+            status = 0
+        if status == 0:
+            run_tk_main_loop(self.tk)
+        self.call_exit(status)
+
+    def run_wish(self, script: Optional[str]) -> None:
+        """``Tk_MainEx``: Tk first (it parses ``argv``), then the script or
+        stdin from the event loop, until the last window is gone."""
+        from .console import run_tk_main_loop, source_rc_file
+
+        try:
+            self.tk.call("package", "require", "Tk")
+        except Exception as e:
+            _puts_stderr(self.tk, "application-specific initialization failed: %s" % e)
+        else:
+            self.tk.call("set", "::tcl_rcFileName", "~/.wishrc")
+        if script is not None:
+            if self.run_script(script, error_prefix="Error in startup script: "):
+                self.finish(1)
+        else:
+            source_rc_file(self.tk)
+            self.console(linked=False).run_event_loop()
+        run_tk_main_loop(self.tk)
+        self.finish(0)
 
 
-def _usage_error(message: str) -> int:
-    print("pysmtp-tclsh: %s\n%s" % (message, USAGE), file=sys.stderr)
+def _tk_in(tk: Any) -> bool:
+    from .console import tk_loaded
+
+    return tk_loaded(tk)
+
+
+def _puts_stderr(tk: Any, text: str) -> None:
+    try:
+        tk.call("puts", "stderr", text)
+    except Exception:
+        pass
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
+
+
+def _usage(kind: str) -> str:
+    return _HELP[kind].split("\n", 1)[0]
+
+
+def _usage_error(kind: str, message: str) -> int:
+    print("%s: %s\n%s" % (_PROGRAMS[kind], message, _usage(kind)), file=sys.stderr)
     return 2
 
 
-def _parse_route(value: str) -> Optional[tuple]:
+def _parse_route(value: str) -> Optional[Tuple[str, int]]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         return None
     return host.strip("[]"), int(port)
 
 
-def launcher_path() -> Optional[str]:
+def _split_script(kind: str, args: List[str]) -> Tuple[Optional[str], Optional[str], List[str]]:
+    """``(encoding, script, argv)`` as ``Tcl_MainEx``/``Tk_MainEx`` find them:
+    ``-encoding NAME FILE`` (FILE not starting with ``-``), else a first
+    argument not starting with ``-``; wish also takes ``-file FILE`` (any
+    abbreviation down to ``-f``)."""
+    if len(args) >= 3 and args[0] == "-encoding" and not args[2].startswith("-"):
+        return args[1], args[2], args[3:]
+    if args and not args[0].startswith("-"):
+        return None, args[0], args[1:]
+    if (kind == "wish" and len(args) >= 2 and len(args[0]) > 1 and "-file".startswith(args[0])
+            and not args[1].startswith("-")):
+        return None, args[1], args[2:]
+    return None, None, args
+
+
+def launcher_path(kind: str = "tclsh") -> Optional[str]:
     """An executable that runs Tcl scripts with our packages (what
     ``info nameofexecutable`` answers, so scripts can start helpers)."""
+    name = _PROGRAMS[kind]
     argv0 = Path(sys.argv[0])
-    if argv0.name.startswith("pysmtp-tclsh") and argv0.exists():
+    if argv0.name.startswith(name) and argv0.exists():
         return str(argv0.resolve())
-    found = shutil.which("pysmtp-tclsh")
+    found = shutil.which(name)
     if found:
         return str(Path(found).resolve())
-    near = Path(sys.executable).parent / "pysmtp-tclsh"
+    near = Path(sys.executable).parent / name
     return str(near) if near.exists() else None
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def _main(kind: str, argv: Optional[List[str]]) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     capture_dir = None
     route = None
-    encoding = None
     while args:
         if args[0] in ("--capture", "--route") and len(args) < 2:
-            return _usage_error("%s needs a value" % args[0])
+            return _usage_error(kind, "%s needs a value" % args[0])
         if args[0] == "--capture" or args[0].startswith("--capture="):
             capture_dir = args[1] if args[0] == "--capture" else args[0].split("=", 1)[1]
             del args[:2 if args[0] == "--capture" else 1]
             if not capture_dir:
-                return _usage_error("--capture needs a directory")
+                return _usage_error(kind, "--capture needs a directory")
             try:
                 os.makedirs(capture_dir, exist_ok=True)
             except OSError as e:
-                return _usage_error("--capture %s: %s" % (capture_dir, e.strerror or e))
+                return _usage_error(kind, "--capture %s: %s" % (capture_dir, e.strerror or e))
         elif args[0] == "--route" or args[0].startswith("--route="):
             value = args[1] if args[0] == "--route" else args[0].split("=", 1)[1]
             del args[:2 if args[0] == "--route" else 1]
             route = _parse_route(value)
             if route is None:
-                return _usage_error('--route expects HOST:PORT (port 1-65535), not "%s"' % value)
-        elif args[0] == "-encoding" and len(args) > 1:
-            encoding = args[1]
-            del args[:2]
+                return _usage_error(kind, '--route expects HOST:PORT (port 1-65535), not "%s"'
+                                    % value)
         elif args[0] in ("-h", "--help"):
-            print(USAGE)
+            print(_HELP[kind] % _LAUNCHER_OPTIONS, end="")
+            return 0
+        elif args[0] == "--version":
+            print(version_line())
             return 0
         else:
             break
+    if capture_dir is not None and route is not None:
+        return _usage_error(kind, "--capture and --route exclude each other")
     try:
         import tkinter  # noqa: F401
     except ImportError:
-        print("pysmtp-tclsh: this Python has no tkinter (Tcl 8.6 bindings); install python3-tk or "
-              "use a Python built with Tcl/Tk", file=sys.stderr)
+        print("%s: this Python has no tkinter (Tcl/Tk bindings); install python3-tk or "
+              "use a Python built with Tcl/Tk" % _PROGRAMS[kind], file=sys.stderr)
         return 2
     # As tclsh: Ctrl-C ends the process even while Tcl waits in its event
     # loop (Python's own handler would only run after the wait).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    script = None
-    if args and not args[0].startswith("-") or (args and args[0] == "-"):
-        script = args.pop(0)
-    launcher = _Launcher()
-    if capture_dir is not None and route is not None:
-        return _usage_error("--capture and --route exclude each other")
-    launcher.setup(script, args, capture_dir, encoding, route)
-    status = launcher.run_script(script) if script is not None else launcher.run_stdin()
-    launcher.finish(status)
-    return status
+    encoding, script, rest = _split_script(kind, args)
+    shell = _Shell(kind)
+    shell.setup(script, rest, capture_dir, encoding, route)
+    if kind == "wish":
+        shell.run_wish(script)
+    else:
+        shell.run_tclsh(script)
+    return 0  # not reached: both end the process
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of ``pysmtp-tclsh`` (and ``python -m pysmtp_tcl``)."""
+    return _main("tclsh", argv)
+
+
+def main_wish(argv: Optional[List[str]] = None) -> int:
+    """Entry point of ``pysmtp-wish``."""
+    return _main("wish", argv)

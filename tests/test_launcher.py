@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -121,3 +122,148 @@ def test_launcher_usage_errors(tmp_path, args, needle):
     r = run_launcher(args, cwd=tmp_path)
     assert r.returncode == 2 and needle in r.stderr and "usage:" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- --version, --help ---------------------------------------------------------
+
+def _program(name):
+    exe = shutil.which(name)
+    if not exe:
+        pytest.fail("%s is not installed on PATH (pip install -e .)" % name)
+    return exe
+
+
+@pytest.mark.parametrize("name", ["pysmtp-tclsh", "pysmtp-wish"])
+def test_version_names_package_python_and_tcl(name):
+    import platform
+    import tkinter
+
+    import pysmtp_tcl
+
+    r = subprocess.run([_program(name), "--version"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    patchlevel = tkinter.Tcl().eval("info patchlevel")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "pysmtp-tcl %s (Python %s, Tcl %s)\n" % (
+        pysmtp_tcl.__version__, platform.python_version(), patchlevel)
+
+
+@pytest.mark.parametrize("name,options", [
+    ("pysmtp-tclsh", ["--capture DIR", "--route HOST:PORT", "--version", "-h, --help",
+                      "-encoding NAME"]),
+    ("pysmtp-wish", ["--capture DIR", "--route HOST:PORT", "--version", "-h, --help",
+                     "-encoding NAME", "-file NAME", "-colormap new", "-display DISPLAY",
+                     "-geometry GEOM", "-name NAME", "-sync", "-use ID", "-visual VISUAL", "--"]),
+])
+def test_help_lists_every_option_a_line_each(name, options):
+    r = subprocess.run([_program(name), "--help"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "")
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("usage: %s " % name)
+    for opt in options:
+        described = [ln for ln in lines if ln.startswith("  " + opt + " ")]
+        assert len(described) == 1, (opt, r.stdout)
+        assert described[0][len(opt) + 2:].strip(), opt  # with its explanation
+
+
+# -- tclsh's main program, compared with tclsh itself ----------------------------
+
+def _both(args, stdin=None, env=None, cwd=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    ours = run_launcher(args, stdin=stdin, env=env, cwd=cwd)
+    theirs = subprocess.run(["tclsh"] + args, input=stdin, capture_output=True, text=True,
+                            env=e, cwd=cwd, timeout=60)
+    return ours, theirs
+
+
+def _same(ours, theirs):
+    assert (ours.returncode, ours.stdout, ours.stderr) == \
+        (theirs.returncode, theirs.stdout, theirs.stderr)
+
+
+def test_script_exit_redefined_runs_at_the_end(tmp_path):
+    # tclsh ends by evaluating `exit 0`, so a script's own exit runs.
+    p = write(tmp_path, 'rename exit _exit\nproc exit args {puts "exit called: $args"; _exit 3}\n')
+    ours, theirs = _both([str(p)])
+    _same(ours, theirs)
+    assert ours.returncode == 3 and ours.stdout == "exit called: 0\n"
+
+
+def test_unfinished_command_at_end_of_input_is_dropped():
+    ours, theirs = _both([], stdin='puts a\nputs {b\n')
+    _same(ours, theirs)
+    assert ours.stdout == "a\n"
+
+
+@pytest.mark.parametrize("args", [["-encoding", "utf-8"], ["-", "a"], ["-x", "y"]])
+def test_arguments_without_a_script_go_to_argv(args):
+    ours, theirs = _both(args, stdin='puts "$argc|$argv|$tcl_interactive"\n')
+    _same(ours, theirs)
+
+
+def test_tclshrc_sourced_for_stdin_only(tmp_path):
+    (tmp_path / ".tclshrc").write_text('puts "rc int=$tcl_interactive"\nerror rcerr\n')
+    env = {"HOME": str(tmp_path)}
+    ours, theirs = _both([], stdin='puts body\nputs [file tail $tcl_rcFileName]\n', env=env)
+    _same(ours, theirs)
+    assert ours.stdout == "rc int=0\nbody\n.tclshrc\n" and ours.stderr == "rcerr\n"
+    p = write(tmp_path, "puts script")
+    ours, theirs = _both([str(p)], env=env)
+    _same(ours, theirs)
+
+
+def test_no_tkinter_profile_files_are_sourced(tmp_path):
+    # tkinter.Tcl() sources ~/.Tk.tcl and ~/.<program>.tcl and runs ~/.Tk.py;
+    # tclsh does none of that.
+    for name in (".Tk.tcl", ".pysmtp-tclsh.tcl", ".tclsh.tcl"):
+        (tmp_path / name).write_text('puts "profile %s"\n' % name)
+    (tmp_path / ".Tk.py").write_text('print("python profile")\n')
+    p = write(tmp_path, "puts script")
+    ours, theirs = _both([str(p)], env={"HOME": str(tmp_path)})
+    _same(ours, theirs)
+    assert ours.stdout == "script\n"
+
+
+# -- the interactive prompt on a terminal, compared with tclsh -----------------------
+
+REPL_SESSION = r"""set x 1
+set y [list a\
+b]
+proc p {} {
+return 1
+}
+p
+error boom
+set tcl_prompt1 {puts -nonewline "P1> "}
+set tcl_prompt2 {puts -nonewline "P2> "}
+if {1} {
+puts yes
+}
+set tcl_prompt1 {error badprompt}
+set z 3
+unset tcl_prompt1
+set tcl_interactive 0
+set x 5
+set tcl_interactive 1
+set tcl_interactive foo
+history
+break
+info level
+^D"""
+
+
+def test_terminal_prompts_results_and_errors_as_tclsh():
+    from support.terminal import run_on_pty
+
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    ours, ours_rc = run_on_pty([_program("pysmtp-tclsh")], REPL_SESSION, env=env)
+    theirs, theirs_rc = run_on_pty(["tclsh"], REPL_SESSION, env=env)
+    assert (ours, ours_rc) == (theirs, theirs_rc)
+    # what the session shows: prompts, continuation prompts, a failing
+    # prompt script, the linked tcl_interactive, history
+    assert "P1> P2> P2> yes" in ours and "badprompt" in ours
+    assert 'can\'t set "tcl_interactive": variable must have boolean value' in ours
+    assert "    16  history" in ours and 'invoked "break" outside of a loop' in ours
