@@ -22,7 +22,9 @@ def install(interp: Any, **kwargs: Any) -> Any:
     :returns: the bridge :class:`~pysmtp_tcl.bridge.context.Context`.
 
     Afterwards ``package require mime`` / ``smtp`` in that interpreter give
-    ours even when Debian's tcllib is installed.
+    ours even when Debian's tcllib is installed (also after any later
+    ``package unknown`` scan).  As in tclsh, neither is present before its
+    ``package require``; one already loaded (tcllib's) is replaced at once.
     """
     from .bridge.install import install as _install
 

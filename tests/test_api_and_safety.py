@@ -29,6 +29,7 @@ def test_install_twice_keeps_tokens_and_uninstall_releases():
 
     t = tkinter.Tcl()
     pysmtp_tcl.install(t)
+    t.eval("package require mime")
     tok = t.eval("mime::initialize -canonical text/plain -string hi")
     pysmtp_tcl.install(t)
     assert t.eval("mime::getbody %s" % tok) == "hi"

@@ -91,7 +91,7 @@ def test_packages_are_ours_even_with_tcllib_installed(tmp_path, tcllib_tclsh):
 
 
 def test_info_nameofexecutable_runs_scripts_with_our_packages(tmp_path):
-    p = write(tmp_path, 'puts [exec [info nameofexecutable] << {puts [package ifneeded smtp 1.5.1]}]')
+    p = write(tmp_path, 'puts [exec [info nameofexecutable] << {package require smtp; puts [package ifneeded smtp 1.5.1]}]')
     r = run_launcher([str(p)])
     assert r.returncode == 0, r.stderr
     assert "tcllib" not in r.stdout and "smtp.tcl" in r.stdout

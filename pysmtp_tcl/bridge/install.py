@@ -42,6 +42,56 @@ def _load_command_modules() -> None:
             importlib.import_module(__package__ + "." + mod.name)
 
 
+# Keeps `package require mime|smtp` ours without loading anything early, so
+# `package present` / `package provide` answer as in tclsh (not present
+# until required).  A `package unknown` scan sources every pkgIndex.tcl on
+# auto_path, and tcllib's registers its own mime/smtp (the same versions as
+# ours, or newer ones with tcllib 2.0); so after every scan, a package not
+# yet loaded is forgotten and only our version is registered again.  A
+# package in the middle of being loaded is never forgotten (its load would
+# lose its record), hence the `loading` marker around our ifneeded script.
+_GUARD_TCL = r"""
+namespace eval ::pysmtp_tcl {
+    variable packages {}
+    variable loading
+}
+proc ::pysmtp_tcl::load {name file} {
+    variable loading
+    set loading($name) 1
+    try {
+        uplevel #0 [list source $file]
+    } finally {
+        unset -nocomplain loading($name)
+    }
+}
+proc ::pysmtp_tcl::reassert {{only *}} {
+    variable packages
+    variable loading
+    foreach {name version script} $packages {
+        if {![string match $only $name]} {
+            continue
+        }
+        if {[package provide $name] eq "" && ![info exists loading($name)]
+                && [package versions $name] ne [list $version]} {
+            package forget $name
+        }
+        if {[package ifneeded $name $version] ne $script} {
+            package ifneeded $name $version $script
+        }
+    }
+}
+proc ::pysmtp_tcl::unknown {next args} {
+    try {
+        if {[llength $next]} {
+            uplevel #0 $next $args
+        }
+    } finally {
+        ::pysmtp_tcl::reassert
+    }
+}
+"""
+
+
 def install(interp: Any, route: Optional[Route] = None) -> Context:
     """See :func:`pysmtp_tcl.install`."""
     tk = getattr(interp, "tk", interp)
@@ -55,14 +105,27 @@ def install(interp: Any, route: Optional[Route] = None) -> Context:
         _CONTEXTS[id(tk)] = ctx
     d = tcl_dir()
     tk.call("source", str(d / "pysmtp_tcl.tcl"))
-    # Our dir first on auto_path, so a later `package unknown` scan (which
-    # lets the first auto_path entry win) does not swap tcllib back in ...
+    tk.eval(_GUARD_TCL)
+    # Our dir first on auto_path: a scan then meets our pkgIndex.tcl last.
     auto_path = [p for p in tk.splitlist(tk.call("set", "::auto_path")) if str(p) != str(d)]
     tk.call("set", "::auto_path", (str(d),) + tuple(auto_path))
-    # ... and provide the packages eagerly, so nothing has to be scanned.
+    packages = []
     for name, version, fname in PACKAGES:
+        packages += [name, version, "::pysmtp_tcl::load %s %s" % (name, _tcl_quote(str(d / fname)))]
+    tk.call("set", "::pysmtp_tcl::packages", tuple(packages))
+    handler = tk.call("package", "unknown")
+    if not str(handler).startswith("::pysmtp_tcl::unknown"):
+        tk.call("package", "unknown", ("::pysmtp_tcl::unknown", handler))
+    # A package already loaded (tcllib's, or ours by an earlier install())
+    # is replaced by ours at once; one already found by a scan is made ours;
+    # the others are left for the next scan, as tclsh would find them.
+    loaded = [(n, v) for n, v, _ in PACKAGES if str(tk.call("package", "provide", n))]
+    for name, _version in loaded:
         tk.call("package", "forget", name)
-        tk.call("package", "ifneeded", name, version, "source " + _tcl_quote(str(d / fname)))
+    for name, _version, _file in PACKAGES:
+        if name in dict(loaded) or str(tk.call("package", "versions", name)):
+            tk.call("::pysmtp_tcl::reassert", name)
+    for name, version in loaded:
         tk.call("package", "require", name, version)
     return ctx
 
@@ -78,15 +141,22 @@ def context_of(tk: Any) -> Optional[Context]:
 
 def uninstall(interp: Any) -> None:
     """Undo :func:`install`: the Python commands go, tokens are forgotten,
-    and the interpreter can be freed (the bridge otherwise keeps it alive:
-    Tcl holds our command, which holds the context, which holds the
-    interpreter).  ``mime``/``smtp`` procs left behind then fail clearly."""
+    ``package unknown`` is what it was, and the interpreter can be freed
+    (the bridge otherwise keeps it alive: Tcl holds our command, which holds
+    the context, which holds the interpreter).  ``mime``/``smtp`` procs left
+    behind then fail clearly."""
     tk = getattr(interp, "tk", interp)
     ctx = _CONTEXTS.pop(id(tk), None)
     if ctx is not None:
         try:
             tk.deletecommand("::pysmtp_tcl::_call")
         except Exception:  # already gone with the interpreter
+            pass
+        try:
+            handler = tk.splitlist(tk.call("package", "unknown"))
+            if len(handler) == 2 and handler[0] == "::pysmtp_tcl::unknown":
+                tk.call("package", "unknown", handler[1])
+        except Exception:
             pass
 
 
@@ -95,7 +165,8 @@ def _tcl_quote(s: str) -> str:
 
 
 class Interpreter:
-    """A ``tkinter.Tcl()`` interpreter with the packages installed.
+    """A ``tkinter.Tcl()`` interpreter with the packages installed and
+    loaded (as after ``package require mime; package require smtp``).
 
     >>> interp = Interpreter()
     >>> interp.eval('mime::initialize -canonical text/plain -string hi')
@@ -111,6 +182,7 @@ class Interpreter:
         self.tcl = tkinter.Tcl()
         self.tcl.tk.call("encoding", "system", "utf-8")
         self.context = install(self.tcl, route=route)
+        self.tcl.tk.call("package", "require", "smtp")
 
     def eval(self, script: str) -> str:
         """Evaluate a Tcl script at level #0; returns the result as ``str``.
