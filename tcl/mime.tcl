@@ -72,3 +72,11 @@ proc ::mime::parseaddress {string} {
 proc ::mime::parsedatetime {value property} {
     ::pysmtp_tcl::invoke mime::parsedatetime [info level 0]
 }
+
+# tcllib internals that scripts call (pysmtp_tcl/bridge/internal_commands.py).
+proc ::mime::encodingasciiP {line} {
+    ::pysmtp_tcl::invoke mime::encodingasciiP [info level 0]
+}
+proc ::mime::getsize {token} {
+    ::pysmtp_tcl::invoke mime::getsize [info level 0]
+}

@@ -13,4 +13,9 @@ proc ::smtp::sendmessage {part args} {
     ::pysmtp_tcl::invoke smtp::sendmessage [info level 0]
 }
 
+# A tcllib internal that scripts call (pysmtp_tcl/bridge/internal_commands.py).
+proc ::smtp::boolean {value} {
+    ::pysmtp_tcl::invoke smtp::boolean [info level 0]
+}
+
 package provide smtp 1.5.1

@@ -20,7 +20,7 @@ from .qp import QPEncoder, qp_decode
 __all__ = [
     "octets", "choose_encoding", "Base64Encoder", "base64_decode", "qp_decode",
     "QPEncoder", "TransferError", "KNOWN_ENCODINGS", "string_has_long_line",
-    "file_has_long_line",
+    "file_has_long_line", "is_ascii_line",
 ]
 
 KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
@@ -67,6 +67,20 @@ def _ascii_line(line: str) -> bool:
         if b < 32 or b > 126:
             return False
     return "\r" not in line
+
+
+def is_ascii_line(line: str) -> bool:
+    """tcllib's ``mime::encodingasciiP``: ``True`` when every char is
+    printable ASCII, SP, TAB or LF and there is no CR at all.
+
+    :param line: a Tcl string (``str``; a byte array as U+0000-U+00FF).
+
+    tcllib judges a char by its low byte (``binary scan $c c``), so a char
+    above U+00FF whose low byte is printable (U+0141 ``Ł``, U+2028) passes;
+    its "CR only at the end" test compares with a literal string, so any
+    CR fails.  Both kept: scripts use the result as tcllib gives it.
+    """
+    return _ascii_line(line)
 
 
 def _short_line(line: str) -> bool:
