@@ -45,7 +45,7 @@ flush stdout
 """
 
 PROGRAMS = {
-    # program: (command, needs `package require Tk` in the script)
+    # program: whether the script must `package require Tk` itself
     "pysmtp-tclsh": True, "tclsh": True, "pysmtp-wish": False, "wish": False,
 }
 
