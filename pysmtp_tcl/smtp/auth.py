@@ -4,14 +4,17 @@ Each mechanism is a generator, primed with ``next()``; it is then sent each
 server challenge (bytes, already base64-decoded) and yields the client
 response to it (bytes, before base64).  tcllib sends ``AUTH <mech>`` without
 an initial response, so every response answers a 334 challenge.  tcllib's SASL package offers, by preference: NTLM OTP DIGEST-MD5
-CRAM-MD5 LOGIN PLAIN ANONYMOUS; we implement CRAM-MD5, LOGIN, PLAIN and
-XOAUTH2 and keep tcllib's order among them.
+CRAM-MD5 LOGIN PLAIN ANONYMOUS; we implement CRAM-MD5, LOGIN, PLAIN,
+XOAUTH2 and OAUTHBEARER (RFC 7628) and keep tcllib's order among the first
+three.  The two OAuth 2 mechanisms carry an access token in place of the
+password and are only used when asked for by name (a password is not a
+token, so choosing them automatically could only fail).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Callable, Dict, Generator, List
+from typing import Callable, Dict, Generator, List, Optional
 
 Mechanism = Generator[bytes, bytes, None]
 
@@ -45,12 +48,41 @@ def xoauth2(username: str, token: str) -> Mechanism:
     yield b"user=" + username.encode("utf-8") + b"\x01auth=Bearer " + token.encode("utf-8") + b"\x01\x01"
 
 
-MECHANISMS: Dict[str, Callable[[str, str], Mechanism]] = {
+def _saslname(name: str) -> bytes:
+    # RFC 5801 §4 saslname: "," and "=" are escaped in the gs2 header.
+    return name.replace("=", "=3D").replace(",", "=2C").encode("utf-8")
+
+
+def oauthbearer(username: str, token: str, host: Optional[str] = None,
+                port: Optional[int] = None) -> Mechanism:
+    """RFC 7628 §3.1: ``n,a=USER,^Ahost=H^Aport=P^Aauth=Bearer T^A^A``.
+
+    ``host``/``port`` name the server connected to (optional key/value
+    pairs).  When the server refuses the token it sends an error document
+    as a further 334 challenge (§3.2.2); the client must then answer with a
+    lone ``^A`` and the server ends the exchange with a failure reply.
+    """
+    yield b""
+    kv = b""
+    if host:
+        kv += b"host=" + host.encode("utf-8") + b"\x01"
+    if port:
+        kv += b"port=%d\x01" % port
+    yield (b"n,a=" + _saslname(username) + b",\x01" + kv
+           + b"auth=Bearer " + token.encode("utf-8") + b"\x01\x01")
+    yield b"\x01"
+
+
+MECHANISMS: Dict[str, Callable[..., Mechanism]] = {
     "PLAIN": plain,
     "LOGIN": login,
     "CRAM-MD5": cram_md5,
     "XOAUTH2": xoauth2,
+    "OAUTHBEARER": oauthbearer,
 }
+
+#: Mechanisms that are told the server's host name and port.
+WANTS_ENDPOINT = ("OAUTHBEARER",)
 
 
 def offered_mechanisms(ehlo_args: List[str]) -> List[str]:

@@ -124,13 +124,18 @@ class Connection:
             return
         raise SMTPIOError('error reading "%s": socket is not connected' % self.name, last or errno.ENOTCONN)
 
-    def start_tls(self, context: ssl.SSLContext, server_hostname: Optional[str], timeout: Optional[float]) -> None:
+    def start_tls(self, context: ssl.SSLContext, server_hostname: Optional[str], timeout: Optional[float],
+                  fingerprint: Optional[Tuple[str, bytes]] = None) -> None:
         """Wrap the socket in TLS and complete the handshake.
 
         Bytes the server sent before the handshake (STARTTLS response
         injection, CVE-2011-0411 kind) are discarded.
 
-        :raises SMTPIOError: handshake failure or time-out.
+        :param fingerprint: ``(hashlib name, digest)``: the server's
+            certificate (DER) must have exactly this digest (pinning, as
+            msmtp's ``tls_fingerprint``; ``context`` then need not verify).
+        :raises SMTPIOError: handshake failure, fingerprint mismatch or
+            time-out.
         """
         assert self.sock is not None
         self._buf.clear()
@@ -154,6 +159,14 @@ class Connection:
             except (ssl.SSLError, OSError) as e:
                 raise SMTPIOError("TLS handshake failed: %s" % (getattr(e, "reason", None) or e),
                                   getattr(e, "errno", None)) from None
+        if fingerprint is not None:
+            from .tls import fingerprint_text, matches
+
+            der = tls.getpeercert(binary_form=True) or b""
+            if not matches(der, fingerprint):
+                raise SMTPIOError("TLS handshake failed: the certificate fingerprint does not match "
+                                  "(the server's %s fingerprint is %s)"
+                                  % (fingerprint[0].upper(), fingerprint_text(der, fingerprint[0])))
         self.tls = True
 
     # -- I/O ----------------------------------------------------------------

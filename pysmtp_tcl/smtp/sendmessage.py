@@ -71,6 +71,74 @@ def message_source(entity: Any) -> Callable[[Callable[[bytes], None]], None]:
     return run
 
 
+@dataclass
+class Prepared:
+    """A message ready to go: the envelope and the outgoing copy.
+
+    :ivar envelope: sender, recipients, Bcc recipients (:class:`envelope.Envelope`).
+    :ivar outgoing: the entity as sent (the caller's plus the derived
+        headers, without Bcc/Dcc fields).
+    :ivar source: the outgoing message's octets (:func:`message_source`);
+        a caller may wrap it (e.g. to count octets).
+    """
+
+    envelope: envmod.Envelope
+    outgoing: Any
+    source: Callable[[Callable[[bytes], None]], None]
+    services: Services
+
+    def bcc_source(self) -> Callable[[Callable[[bytes], None]], None]:
+        """The blind copy's octets (built now: it takes a Date and a
+        Message-ID, as tcllib does only when the main message went)."""
+        return message_source(_bcc_digest(self.outgoing, self.envelope, self.services))
+
+
+def prepare(req: SendRequest, services: Services) -> Prepared:
+    """Derive the envelope and the outgoing copy of the message.
+
+    :raises envelope.EnvelopeError: bad option values (Tcl error).
+    """
+    entity = req.entity
+    env = envmod.derive(originator=req.originator, recipients=req.recipients, headers=req.headers,
+                        parse=services.parse_addresses, user=services.user,
+                        message_has_header=lambda name: _has_header(entity, name))
+    added = list(env.headers)
+    for name in env.needs:
+        added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
+    outgoing = _without_blind_fields(entity).with_headers_appended(added)
+    return Prepared(env, outgoing, message_source(outgoing), services)
+
+
+def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleastone: bool,
+             debug: Optional[DebugSink] = None,
+             on_session: Optional[Callable[[Any], None]] = None) -> List[Tuple[str, str, str]]:
+    """Send a prepared message over SMTP (one connection; the Bcc copy as a
+    second transaction on it), as tcllib's ``smtp::sendmessage`` does.
+
+    ``on_session``, if given, is called with the open
+    :class:`~.session.Session` (its TLS and AUTH state and last reply can be
+    read after this returns or raises).
+
+    :returns: refused recipients ``(address, code, diagnostic)``.
+    :raises OpenFailure, ProtocolFailure, session.EnvelopeError: see :func:`send`.
+    """
+    env = prepared.envelope
+    opts = replace(opts, multiple=env.has_bcc)
+    session = open_session(opts, reactor, debug)
+    if on_session is not None:
+        on_session(session)
+    status = "abort"
+    try:
+        refused = session.send_transaction(prepared.source, env.sender, env.recipients, atleastone)
+        if env.has_bcc:
+            refused = refused + session.send_transaction(prepared.bcc_source(), env.sender, env.bcc,
+                                                         atleastone)
+        status = "orderly"
+        return refused
+    finally:
+        session.close(status)
+
+
 def send(req: SendRequest, reactor: Reactor, services: Services,
          debug: Optional[DebugSink] = None,
          before_connect: Optional[Callable[[], SessionOptions]] = None) -> List[Tuple[str, str, str]]:
@@ -88,29 +156,9 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
     ``-ports`` as lists at that point, so their errors come after envelope
     errors).
     """
-    entity = req.entity
-    env = envmod.derive(originator=req.originator, recipients=req.recipients, headers=req.headers,
-                        parse=services.parse_addresses, user=services.user,
-                        message_has_header=lambda name: _has_header(entity, name))
-    added = list(env.headers)
-    for name in env.needs:
-        added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
-    outgoing = _without_blind_fields(entity).with_headers_appended(added)
-
+    prepared = prepare(req, services)
     opts = before_connect() if before_connect is not None else req.session
-    opts = replace(opts, multiple=env.has_bcc)
-    session = open_session(opts, reactor, debug)
-    status = "abort"
-    try:
-        refused = session.send_transaction(message_source(outgoing), env.sender, env.recipients, req.atleastone)
-        if env.has_bcc:
-            digest = _bcc_digest(outgoing, env, services)
-            refused = refused + session.send_transaction(message_source(digest), env.sender, env.bcc,
-                                                         req.atleastone)
-        status = "orderly"
-        return refused
-    finally:
-        session.close(status)
+    return transmit(prepared, opts, reactor, req.atleastone, debug)
 
 
 #: Fields that name hidden recipients.  tcllib strips them from -header

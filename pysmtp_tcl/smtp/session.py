@@ -101,6 +101,20 @@ class SessionOptions:
     tls_require: bool = False
     cafile: Optional[str] = None
     insecure_auth: bool = False
+    # Set by the delivery layer for an msmtprc account; the defaults keep
+    # tcllib's behaviour.
+    #: the account's name: error texts then speak of its settings
+    account: str = ""
+    #: ``(hashlib name, digest)``: trust exactly this certificate
+    tls_fingerprint: Optional[Tuple[str, bytes]] = None
+    #: seconds: caps every wait (connect, TLS, each reply; msmtp ``timeout``)
+    io_timeout: Optional[float] = None
+    #: a server offering no AUTH is an error (msmtp ``auth on``)
+    auth_required: bool = False
+    #: mechanisms to try, in order, when none is named (default tcllib's)
+    auth_preference: Optional[Sequence[str]] = None
+    #: credentials only over TLS with a verified certificate (or loopback)
+    auth_needs_verified_tls: bool = False
 
 
 def _insecure_context() -> ssl.SSLContext:
@@ -109,6 +123,11 @@ def _insecure_context() -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def verifies(context: ssl.SSLContext) -> bool:
+    """Whether ``context`` checks the certificate chain and host name."""
+    return context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
 def tls_context(opts: SessionOptions) -> ssl.SSLContext:
@@ -131,8 +150,11 @@ class Session:
     opts: SessionOptions
     debug: Optional[DebugSink] = None
     server: str = ""
+    port: int = 0
     esmtp: List[str] = field(default_factory=list)
     tls: bool = False
+    tls_verified: bool = False  # chain and name checked, or the pinned certificate
+    last_reply: Optional[Reply] = None
     tls_tried: bool = False
     auth_tried: bool = False
     authenticated: bool = False
@@ -148,7 +170,7 @@ class Session:
         """Read one reply, waiting at most ``secs`` (capped at 600) for all
         of it.  (tcllib waits ``secs`` per line, so a server dripping
         continuation lines holds it forever; COMPATIBILITY.md S15.)"""
-        secs = min(secs, MAX_WAIT)
+        secs = self._cap(secs)
         if self.dead:
             return Reply.failure(self.dead)
         asm = ReplyAssembler()
@@ -164,6 +186,7 @@ class Session:
             self._say("<-- " + line)
             reply = asm.add(line)
             if reply is not None:
+                self.last_reply = reply
                 if reply.local:
                     # e.g. endless continuation lines: the stream is unusable
                     self.dead = reply.diagnostic
@@ -173,6 +196,8 @@ class Session:
         """Send ``command`` and read the reply (``None`` when ``secs`` is 0:
         tcllib then does not wait).  ``shown`` replaces the command in the
         ``-debug`` line (credentials are never printed)."""
+        if secs and self.opts.io_timeout is not None:
+            secs = min(secs, self.opts.io_timeout)  # show the real wait (tcllib shows 3600 for RCPT)
         self._say("--> %s (wait upto %s seconds)" % (command if shown is None else shown, _fmt_secs(secs)))
         try:
             self.conn.send(self._encode(command) + b"\r\n", max(float(secs), 1.0) if secs else 30.0)
@@ -182,6 +207,10 @@ class Session:
         if secs == 0:
             return None
         return self.hear(secs)
+
+    def _cap(self, secs: float) -> float:
+        limit = MAX_WAIT if self.opts.io_timeout is None else min(MAX_WAIT, self.opts.io_timeout)
+        return min(secs, limit)
 
     def _encode(self, command: str) -> bytes:
         try:
@@ -226,30 +255,51 @@ class Session:
             if upgraded is not None:
                 return upgraded
         if opts.tls_require and not self.tls:
-            self.refusal = ("TLS required (-tlsrequire 1), but %s does not offer STARTTLS" % self.server
-                            if opts.usetls else "-tlsrequire 1 conflicts with -usetls 0")
+            if opts.account:
+                self.refusal = ("TLS required (tls on), but %s does not support TLS via the "
+                                "STARTTLS command" % self.server)
+            else:
+                self.refusal = ("TLS required (-tlsrequire 1), but %s does not offer STARTTLS" % self.server
+                                if opts.usetls else "-tlsrequire 1 conflicts with -usetls 0")
             self.talk(0, "QUIT")
             self.conn.close()
             return False
         offers_auth = any(a.upper().startswith("AUTH") for a in self.esmtp)
-        if opts.username and opts.auth_mechanism and not offers_auth:
+        if opts.username and (opts.auth_mechanism or opts.auth_required) and not offers_auth:
             # tcllib sends unauthenticated when no AUTH is offered; with a
             # mechanism asked for by name that cannot be what the script meant.
             self.talk(0, "QUIT")
             self.conn.close()
-            raise AuthFailure(Reply(504, "-authmechanism %s: %s offers no AUTH" % (opts.auth_mechanism, self.server),
-                                    local=True))
+            text = ("the server %s does not support authentication" % self.server if opts.account
+                    else "-authmechanism %s: %s offers no AUTH" % (opts.auth_mechanism, self.server))
+            raise AuthFailure(Reply(504, text, local=True))
         if opts.username and not self.auth_tried and offers_auth:
             self.auth_tried = True
-            if not (self.tls or opts.insecure_auth or self.conn.peer_is_loopback()):
-                self.talk(0, "QUIT")
-                self.conn.close()
-                raise CredentialsRefused(
-                    "refusing to send the credentials of -username %s to %s over an unencrypted "
-                    "connection: use TLS (STARTTLS, -tlsimport 1), or -insecureauth 1 to allow it"
-                    % (opts.username, self.server))
+            self._check_credentials_may_go()
             self.authenticate()
         return True
+
+    def _check_credentials_may_go(self) -> None:
+        """Credentials only go encrypted, or to a loopback address (and, for
+        an account, only over TLS with a verified certificate)."""
+        opts = self.opts
+        if self.conn.peer_is_loopback() or opts.insecure_auth:
+            return
+        if not self.tls:
+            why = ("refusing to send the credentials of -username %s to %s over an unencrypted "
+                   "connection: use TLS (STARTTLS, -tlsimport 1), or -insecureauth 1 to allow it"
+                   % (opts.username, self.server))
+            if opts.account:
+                why = ("refusing to send the credentials of user %s to %s over an unencrypted "
+                       "connection (tls off)" % (opts.username, self.server))
+        elif opts.auth_needs_verified_tls and not self.tls_verified:
+            why = ("refusing to send the credentials of user %s to %s over TLS without a "
+                   "verified certificate (tls_certcheck off)" % (opts.username, self.server))
+        else:
+            return
+        self.talk(0, "QUIT")
+        self.conn.close()
+        raise CredentialsRefused(why)
 
     def _starttls(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> Optional[bool]:
         """STARTTLS and the greeting again over TLS (RFC 3207).
@@ -264,8 +314,10 @@ class Session:
         assert r is not None
         if r.code == 220:
             try:
-                self.conn.start_tls(tls_context(opts), self.server, MAX_WAIT)
+                ctx = tls_context(opts)
+                self.conn.start_tls(ctx, self.server, self._cap(MAX_WAIT), fingerprint=opts.tls_fingerprint)
                 self.tls = True
+                self.tls_verified = verifies(ctx) or opts.tls_fingerprint is not None
                 return self.greet(policy_failure)
             except SMTPIOError as e:
                 # tcllib swallows handshake errors and talks on over a broken
@@ -284,8 +336,8 @@ class Session:
             self.refusal = self.dead.replace("TLS handshake failed",
                                              "TLS handshake with %s failed" % self.server, 1)
         elif opts.tls_require and policy == "insecure":
-            self.refusal = "TLS required (-tlsrequire 1), but STARTTLS failed at %s: %d %s" % (
-                self.server, r.code, r.diagnostic)
+            self.refusal = "TLS required (%s), but STARTTLS failed at %s: %d %s" % (
+                "tls on" if opts.account else "-tlsrequire 1", self.server, r.code, r.diagnostic)
         self.conn.close()
         return False
 
@@ -296,7 +348,8 @@ class Session:
             ``AUTH <mech> failed`` and sends unauthenticated.)
         """
         offered = auth.offered_mechanisms(self.esmtp)
-        order = [self.opts.auth_mechanism.upper()] if self.opts.auth_mechanism else auth.PREFERENCE
+        order = ([self.opts.auth_mechanism.upper()] if self.opts.auth_mechanism
+                 else list(self.opts.auth_preference or auth.PREFERENCE))
         last: Optional[Reply] = None
         for mech in order:
             if mech not in offered or mech not in auth.MECHANISMS:
@@ -310,7 +363,13 @@ class Session:
             if self.dead:
                 break
         if last is None:
-            if self.opts.auth_mechanism:
+            if self.opts.account and self.opts.auth_mechanism:
+                text = "the server %s does not support authentication method %s (it offers: %s)" % (
+                    self.server, self.opts.auth_mechanism, " ".join(offered))
+            elif self.opts.account:
+                text = "cannot find a usable authentication method (%s offers: %s; auth on tries: %s)" % (
+                    self.server, " ".join(offered), " ".join(order))
+            elif self.opts.auth_mechanism:
                 text = "-authmechanism %s is not offered by %s (it offers: %s)" % (
                     self.opts.auth_mechanism, self.server, " ".join(offered))
             else:
@@ -319,7 +378,8 @@ class Session:
         raise AuthFailure(last)
 
     def _auth_exchange(self, mech: str) -> Reply:
-        gen = auth.MECHANISMS[mech](self.opts.username, self.opts.password)
+        extra = {"host": self.server, "port": self.port} if mech in auth.WANTS_ENDPOINT else {}
+        gen = auth.MECHANISMS[mech](self.opts.username, self.opts.password, **extra)
         next(gen)
         r = self.talk(300, "AUTH " + mech)
         assert r is not None
@@ -472,10 +532,13 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
             debug("Trying %s..." % server)
         conn = Connection(reactor)
         errorcode = None
+        limit = MAX_WAIT if opts.io_timeout is None else min(MAX_WAIT, opts.io_timeout)
+        ctx = None
         try:
-            conn.connect(server, _port(port), MAX_WAIT)
+            conn.connect(server, _port(port), limit)
             if opts.tlsimport:
-                conn.start_tls(tls_context(opts), server, MAX_WAIT)
+                ctx = tls_context(opts)
+                conn.start_tls(ctx, server, limit, fingerprint=opts.tls_fingerprint)
         except SMTPIOError as e:
             conn.close()
             if e.direct:
@@ -486,7 +549,8 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
                 debug("    ... %s ..." % e.message)
             last = Reply.failure(e.message)
             continue
-        session = Session(conn, opts, debug, server=server, tls=opts.tlsimport)
+        session = Session(conn, opts, debug, server=server, port=_port(port), tls=opts.tlsimport,
+                          tls_verified=ctx is not None and (verifies(ctx) or opts.tls_fingerprint is not None))
         greeting = session.hear(600)
         last = greeting
         if greeting.code != 220:
