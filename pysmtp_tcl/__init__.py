@@ -18,8 +18,16 @@ def install(interp: Any, **kwargs: Any) -> Any:
     :param interp: a ``tkinter.Tcl()`` / ``tkinter.Tk()`` object (or its
         ``.tk`` tkapp).
     :param route: optional ``pysmtp_tcl.bridge.context.Route(host, port)``:
-        send every ``smtp::sendmessage`` there, whatever its ``-servers``.
+        send every ``smtp::sendmessage`` there, whatever its ``-servers``;
+        or ``pysmtp_tcl.delivery.SendmailRoute(path)``: hand every message
+        to the local MTA's ``sendmail`` program.
+    :param config: an msmtprc file (str or path): every message goes
+        through the account chosen by its envelope sender.  ``None`` (the
+        default): the file named by ``$PYSMTP_TCL_CONFIG``, if set and no
+        ``route`` is given; ``False``: none.
     :returns: the bridge :class:`~pysmtp_tcl.bridge.context.Context`.
+    :raises pysmtp_tcl.delivery.ConfigError: the file cannot be used
+        (``str(e)`` names the file, line and command).
 
     Afterwards ``package require mime`` / ``smtp`` in that interpreter give
     ours even when Debian's tcllib is installed (also after any later

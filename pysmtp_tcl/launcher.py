@@ -21,8 +21,12 @@ the last window is gone.
 Launcher options (before the script name): ``--capture DIR`` starts an
 SMTP server inside the process, routes every ``smtp::sendmessage`` to it
 and stores what arrives in DIR (see :mod:`pysmtp_tcl.capture`); ``--route
-HOST:PORT`` sends every message to that server instead; ``--version`` and
-``--help``.
+HOST:PORT`` sends every message to that server instead; ``--route
+sendmail[:PATH]`` hands every message to the local MTA's ``sendmail``
+program; ``--config FILE`` (or ``$PYSMTP_TCL_CONFIG``) sends through the
+msmtp-style account chosen by each message's envelope sender (see
+:mod:`pysmtp_tcl.delivery`; a file that cannot be used ends the program
+with status 78 before the script runs); ``--version`` and ``--help``.
 """
 from __future__ import annotations
 
@@ -38,6 +42,8 @@ from typing import Any, List, Optional, Tuple
 from . import __version__
 
 _PROGRAMS = {"tclsh": "pysmtp-tclsh", "wish": "pysmtp-wish"}
+#: Exit status for a configuration file that cannot be used (sysexits EX_CONFIG).
+EX_CONFIG = 78
 
 _LAUNCHER_OPTIONS = """\
 launcher options (before the script name):
@@ -46,6 +52,12 @@ launcher options (before the script name):
                      and each message is stored as DIR/NNNN.eml (+ .json)
   --route HOST:PORT  send every message to that SMTP server, whatever the
                      script's -servers/-ports say
+  --route sendmail[:PATH]
+                     hand every message to the local MTA's sendmail program
+                     (PATH absolute; default /usr/sbin/sendmail)
+  --config FILE      send every message through the msmtp-style account
+                     (msmtprc format) its envelope sender chooses; also
+                     $PYSMTP_TCL_CONFIG
   --version          print the pysmtp-tcl, Python and Tcl versions and exit
   -h, --help         print this help and exit
 """
@@ -166,7 +178,7 @@ class _Shell:
 
     # -- setup ----------------------------------------------------------------
     def setup(self, script: Optional[str], args: List[str], capture_dir: Optional[str],
-              encoding: Optional[str], route: Optional[Tuple[str, int]] = None) -> None:
+              encoding: Optional[str], route: Optional[Any] = None, config: Any = None) -> None:
         from . import install
         from .bridge.context import Route
 
@@ -190,9 +202,9 @@ class _Shell:
             host, port = self.capture.start()
             target = Route(host, port, plain=True)
         elif route is not None:
-            host, port = route
-            target = Route(host, port)
-        install(tk, route=target)
+            target = route if not isinstance(route, tuple) else Route(*route)
+        # capture and --route never fall back to $PYSMTP_TCL_CONFIG
+        install(tk, route=target, config=config if target is None else False)
         exe = launcher_path(self.kind)
         if exe:
             tk.call("set", "::pysmtp_tcl::executable", exe)
@@ -300,7 +312,11 @@ def _usage_error(kind: str, message: str) -> int:
     return 2
 
 
-def _parse_route(value: str) -> Optional[Tuple[str, int]]:
+def _parse_route(value: str) -> Optional[Any]:
+    if value == "sendmail" or value.startswith("sendmail:/"):
+        from .delivery import SendmailRoute
+
+        return SendmailRoute(value.partition(":")[2] or None)
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         return None
@@ -340,8 +356,9 @@ def _main(kind: str, argv: Optional[List[str]]) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     capture_dir = None
     route = None
+    config = None
     while args:
-        if args[0] in ("--capture", "--route") and len(args) < 2:
+        if args[0] in ("--capture", "--route", "--config") and len(args) < 2:
             return _usage_error(kind, "%s needs a value" % args[0])
         if args[0] == "--capture" or args[0].startswith("--capture="):
             capture_dir = args[1] if args[0] == "--capture" else args[0].split("=", 1)[1]
@@ -357,8 +374,13 @@ def _main(kind: str, argv: Optional[List[str]]) -> int:
             del args[:2 if args[0] == "--route" else 1]
             route = _parse_route(value)
             if route is None:
-                return _usage_error(kind, '--route expects HOST:PORT (port 1-65535), not "%s"'
-                                    % value)
+                return _usage_error(kind, '--route expects HOST:PORT (port 1-65535) or '
+                                    'sendmail[:/PATH], not "%s"' % value)
+        elif args[0] == "--config" or args[0].startswith("--config="):
+            config = args[1] if args[0] == "--config" else args[0].split("=", 1)[1]
+            del args[:2 if args[0] == "--config" else 1]
+            if not config:
+                return _usage_error(kind, "--config needs a file")
         elif args[0] in ("-h", "--help"):
             print(_HELP[kind] % _LAUNCHER_OPTIONS, end="")
             return 0
@@ -369,6 +391,8 @@ def _main(kind: str, argv: Optional[List[str]]) -> int:
             break
     if capture_dir is not None and route is not None:
         return _usage_error(kind, "--capture and --route exclude each other")
+    if config is not None and (capture_dir is not None or route is not None):
+        return _usage_error(kind, "--config excludes --capture and --route")
     try:
         import tkinter  # noqa: F401
     except ImportError:
@@ -380,7 +404,11 @@ def _main(kind: str, argv: Optional[List[str]]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     encoding, script, rest = _split_script(kind, args)
     shell = _Shell(kind)
-    shell.setup(script, rest, capture_dir, encoding, route)
+    try:
+        shell.setup(script, rest, capture_dir, encoding, route, config)
+    except ValueError as e:  # pysmtp_tcl.delivery.ConfigError: nothing ran yet
+        print("%s: %s" % (_PROGRAMS[kind], e), file=sys.stderr)
+        return EX_CONFIG
     if kind == "wish":
         shell.run_wish(script)
     else:

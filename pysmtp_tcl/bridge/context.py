@@ -25,12 +25,16 @@ class Context:
     :ivar tokens: ``::mime::N`` token registry.
     :ivar route: where every ``smtp::sendmessage`` goes whatever its
         ``-servers``/``-ports`` say (``--route``, capture mode), or ``None``.
+    :ivar delivery: a :class:`pysmtp_tcl.delivery.Delivery` (accounts from a
+        configuration file, ``--route sendmail``) or ``None``: tcllib's
+        behaviour.
     """
 
     def __init__(self, tk: Any) -> None:
         self.tk = tk
         self.tokens = TokenRegistry()
         self.route: Optional[Route] = None
+        self.delivery: Optional[Any] = None
         self._seq = 0
 
     def call(self, *args: Any) -> Any:

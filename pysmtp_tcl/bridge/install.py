@@ -92,12 +92,23 @@ proc ::pysmtp_tcl::unknown {next args} {
 """
 
 
-def install(interp: Any, route: Optional[Route] = None) -> Context:
+def install(interp: Any, route: Any = None, config: Any = None) -> Context:
     """See :func:`pysmtp_tcl.install`."""
+    from ..delivery import SendmailRoute, make_delivery
+
     tk = getattr(interp, "tk", interp)
     existing = context_of(tk)
+    if existing is None or route is not None or config is not None:
+        # before anything is registered: a bad file leaves nothing half-done
+        delivery = make_delivery(config, route)
+    else:
+        delivery = existing.delivery
     ctx = existing or Context(tk)
-    ctx.route = route if route is not None else ctx.route
+    if isinstance(route, SendmailRoute):
+        ctx.route = None
+    elif route is not None:
+        ctx.route = route
+    ctx.delivery = delivery
     if existing is None:
         _load_command_modules()
         tk.createcommand("::pysmtp_tcl::_call", lambda *a: dispatch(ctx, *a))
@@ -173,15 +184,17 @@ class Interpreter:
     '::mime::1'
 
     :param route: optional :class:`~pysmtp_tcl.bridge.context.Route`: send
-        every message there whatever ``-servers``/``-ports`` say.
+        every message there whatever ``-servers``/``-ports`` say (or a
+        :class:`pysmtp_tcl.delivery.SendmailRoute`).
+    :param config: an msmtprc file (see :func:`pysmtp_tcl.install`).
     """
 
-    def __init__(self, route: Optional[Route] = None) -> None:
+    def __init__(self, route: Any = None, config: Any = None) -> None:
         import tkinter
 
         self.tcl = tkinter.Tcl()
         self.tcl.tk.call("encoding", "system", "utf-8")
-        self.context = install(self.tcl, route=route)
+        self.context = install(self.tcl, route=route, config=config)
         self.tcl.tk.call("package", "require", "smtp")
 
     def eval(self, script: str) -> str:

@@ -140,6 +140,26 @@ def _tlspolicy(ctx: Context, prefix: str):
     return policy
 
 
+def _deliver(ctx: Context, req: SendRequest, o: Dict[str, Any], debug: Any) -> List[Tuple[str, str, str]]:
+    """Send through the delivery layer (a configuration file or ``--route
+    sendmail``); its own failures become a Tcl error or return code 7."""
+    from ..delivery.deliver import DeliveryError, ScriptSide
+    from ..delivery.sendmail import HandoffError
+
+    script = str(ctx.call("apply", "{} {if {[info script] ne {}} {file normalize [info script]}}"))
+    side = ScriptSide(debug=o["debug"], maxsecs=o["maxsecs"], queue=o["queue"],
+                      atleastone=o["atleastone"], client=o["client"], script=script, warn=ctx.write_stderr,
+                      stdout=lambda line: (ctx.call("puts", "stdout", line), ctx.call("flush", "stdout")))
+    try:
+        return ctx.delivery.send(req, TclReactor(ctx), _services(ctx), side, debug)
+    except DeliveryError as e:
+        raise TclError(e.message, e.errorcode) from None
+    except HandoffError as e:
+        if e.reply is None:
+            raise TclError(e.message, ("SMTP", "SENDMAIL")) from None
+        raise TclReturn(7, e.reply.as_tcl_list()) from None
+
+
 @tclcommand("smtp::sendmessage")
 def sendmessage(ctx: Context, token: str, *args: str) -> Any:
     """``smtp::sendmessage token ?option value ...?`` (tcllib smtp 1.5.1).
@@ -179,7 +199,10 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
                       headers=o["headers"], atleastone=o["atleastone"], session=SessionOptions())
     debug = ctx.write_stderr if o["debug"] else None
     try:
-        refused = send(req, TclReactor(ctx), _services(ctx), debug, before_connect=session_options)
+        if ctx.delivery is None:
+            refused = send(req, TclReactor(ctx), _services(ctx), debug, before_connect=session_options)
+        else:
+            refused = _deliver(ctx, req, o, debug)
     except envmod.EnvelopeError as e:
         raise TclError(str(e)) from None
     except EnvelopeError as e:

@@ -43,9 +43,13 @@ def cram_md5(username: str, password: str) -> Mechanism:
 
 
 def xoauth2(username: str, token: str) -> Mechanism:
-    """Google/Microsoft XOAUTH2: ``user=U^Aauth=Bearer T^A^A``."""
+    """Google/Microsoft XOAUTH2: ``user=U^Aauth=Bearer T^A^A``.  A refused
+    token comes back as an error document in a further 334 challenge,
+    which is answered with an empty response (the server then fails the
+    exchange with 535)."""
     yield b""
     yield b"user=" + username.encode("utf-8") + b"\x01auth=Bearer " + token.encode("utf-8") + b"\x01\x01"
+    yield b""
 
 
 def _saslname(name: str) -> bytes:

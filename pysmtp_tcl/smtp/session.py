@@ -154,7 +154,7 @@ class Session:
     esmtp: List[str] = field(default_factory=list)
     tls: bool = False
     tls_verified: bool = False  # chain and name checked, or the pinned certificate
-    last_reply: Optional[Reply] = None
+    final_reply: Optional[Reply] = None  # the reply to the last message's final "."
     tls_tried: bool = False
     auth_tried: bool = False
     authenticated: bool = False
@@ -186,7 +186,6 @@ class Session:
             self._say("<-- " + line)
             reply = asm.add(line)
             if reply is not None:
-                self.last_reply = reply
                 if reply.local:
                     # e.g. endless continuation lines: the stream is unusable
                     self.dead = reply.diagnostic
@@ -493,6 +492,7 @@ class Session:
                                       % (early.code, early.diagnostic), keys=("code", "diagnostic"))
             raise ProtocolFailure(early)
         r = self.talk(self.opts.maxsecs, ".")
+        self.final_reply = r
         if r is None:
             # -maxsecs 0: tcllib does not wait for the final reply; its
             # response array still holds DATA's 354, so it returns code 7

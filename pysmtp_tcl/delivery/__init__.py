@@ -1,0 +1,73 @@
+"""Where and how each message goes: msmtp-style accounts, secrets
+(``passwordeval``), the send log, and the hand-off to the system MTA.
+
+Between the bridge and the SMTP core (bridge -> delivery -> smtp -> mime);
+never imports tkinter.  Modules: :mod:`.msmtprc` (the configuration file),
+:mod:`.secrets` (passwords and OAuth 2 tokens), :mod:`.sendlog` (log lines,
+file, syslog), :mod:`.sendmail` (the local MTA), :mod:`.process` (running
+helpers without blocking the event loop), :mod:`.deliver` (the router).
+
+Importing this package is cheap; the modules load when a configuration or
+a sendmail route is in force (start-up time matters to short scripts).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+
+#: Environment variable naming a configuration file.
+CONFIG_ENV = "PYSMTP_TCL_CONFIG"
+
+__all__ = ["Account", "Config", "ConfigError", "Delivery", "DeliveryError", "ScriptSide",
+           "SendmailRoute", "CONFIG_ENV", "load", "make_delivery"]
+
+_LAZY = {"Delivery": "deliver", "DeliveryError": "deliver", "ScriptSide": "deliver",
+         "Account": "msmtprc", "Config": "msmtprc", "ConfigError": "msmtprc", "load": "msmtprc"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module("." + _LAZY[name], __name__), name)
+    raise AttributeError(name)
+
+
+@dataclass(frozen=True)
+class SendmailRoute:
+    """``--route sendmail[:PATH]``: every message goes to the local MTA's
+    ``sendmail`` program (``None``: the system's, see
+    :func:`.sendmail.default_path`)."""
+
+    path: Optional[str] = None
+
+
+def make_delivery(config: Any = None, route: Any = None) -> Any:
+    """The :class:`.deliver.Delivery` for an ``install()`` call, or ``None``
+    when nothing changes tcllib's behaviour.
+
+    :param config: a file path, ``None`` (then ``$PYSMTP_TCL_CONFIG`` if set
+        and no ``route`` is given) or ``False`` (no configuration at all).
+    :param route: a :class:`SendmailRoute`, anything else (a host route,
+        handled by the bridge) or ``None``.
+    :raises ConfigError: the file cannot be used.
+    :raises ValueError: a route and a configuration file were both given.
+    """
+    if isinstance(route, SendmailRoute):
+        if config:
+            raise ValueError("a sendmail route and a configuration file exclude each other")
+        from .deliver import Delivery
+        from .sendmail import default_path
+
+        return Delivery(sendmail=route.path or default_path())
+    if config is None and route is None:
+        config = os.environ.get(CONFIG_ENV) or None
+    if not config:
+        return None
+    if route is not None:
+        raise ValueError("a route and a configuration file exclude each other")
+    from .deliver import Delivery
+    from .msmtprc import load
+
+    return Delivery(config=load(os.fspath(config)))

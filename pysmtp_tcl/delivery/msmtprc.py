@@ -1,0 +1,499 @@
+"""Accounts in msmtp's configuration format (``msmtprc``).
+
+The syntax and the meaning of each supported command are msmtp's
+(``doc/msmtp.texi``, ``src/conf.c`` in marlam/msmtp):
+
+- one command per line, then optional blanks and its argument; blank lines
+  and lines whose first non-blank character is ``#`` are ignored; an
+  argument may be enclosed in double quotes (which are removed), e.g. to
+  keep blanks at its ends; a command that takes ``on`` also takes an empty
+  argument as ``on``; a leading ``~`` in a file name is ``$HOME``;
+- ``defaults`` starts a group of settings every *following* account starts
+  with (several ``defaults`` groups accumulate);
+- ``account NAME [: PARENT[,PARENT…]]`` starts an account: the current
+  defaults, then the settings each (earlier defined) parent set itself;
+  ``account default : NAME`` makes NAME's settings the default account;
+  commands before the first ``account``/``defaults`` form the account
+  ``default`` (msmtp 1.2 files);
+- the last setting of a command in an account wins.
+
+An unknown command, one we do not support, or a bad argument is a
+:class:`ConfigError` naming the file, line and command; nothing is ever
+silently ignored.  See README ("Send through Gmail, Microsoft 365 or your
+relay without editing scripts") for the table of commands.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ..smtp.tls import parse_fingerprint
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used.
+
+    ``str(e)`` is msmtp-style: ``FILE: line N: invalid argument X for
+    command tls``.
+
+    :ivar path: the file; :ivar line: line number (``None`` for the whole
+        file); :ivar key: the command, if one is at fault.
+    """
+
+    def __init__(self, path: str, line: Optional[int], message: str, key: Optional[str] = None):
+        super().__init__("%s: %s%s" % (path, "line %d: " % line if line else "", message))
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account's settings, with msmtp's defaults.
+
+    :ivar name: the account's name; :ivar path: its file; :ivar line: the
+        line of its ``account`` command.
+    :ivar auth: ``None`` (``auth off``), ``""`` (``auth on``: choose) or a
+        mechanism name in upper case (``PLAIN``, ``XOAUTH2`` …).
+    :ivar tls_trust_file: a PEM file, ``"system"`` (the system's store,
+        msmtp's default) or ``None`` (unset).
+    :ivar tls_fingerprint: ``(hashlib name, digest)`` or ``None``.
+    :ivar timeout: seconds, or ``None`` (``off``).
+    :ivar syslog: a facility name (``LOG_USER`` …) or ``None``.
+    :ivar sendmail_path: ours: hand messages to this ``sendmail`` program
+        instead of speaking SMTP.
+    """
+
+    name: str
+    path: str
+    line: int
+    host: Optional[str] = None
+    port: Optional[int] = None
+    timeout: Optional[float] = None
+    domain: Optional[str] = None
+    auth: Optional[str] = None
+    user: Optional[str] = None
+    password: Optional[str] = None
+    passwordeval: Optional[str] = None
+    tls: bool = False
+    tls_starttls: bool = True
+    tls_trust_file: Optional[str] = "system"
+    tls_fingerprint: Optional[Tuple[str, bytes]] = None
+    tls_certcheck: bool = True
+    tls_cert_file: Optional[str] = None
+    tls_key_file: Optional[str] = None
+    from_: Optional[str] = None
+    logfile: Optional[str] = None
+    logfile_time_format: Optional[str] = None
+    syslog: Optional[str] = None
+    sendmail_path: Optional[str] = None
+    #: settings given in this account or inherited from a parent (what a
+    #: child inherits); :ivar configured: also those from ``defaults``
+    explicit: Tuple[str, ...] = field(default=(), compare=False, repr=False)
+    configured: Tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def effective_port(self) -> int:
+        """The port: as set, else 465 for TLS without STARTTLS, else 25."""
+        if self.port is not None:
+            return self.port
+        return 465 if self.tls and not self.tls_starttls else 25
+
+    def where(self) -> str:
+        """``account NAME (FILE line N)`` for error texts."""
+        return "account %s (%s line %d)" % (self.name, self.path, self.line)
+
+    def problem(self) -> Optional[str]:
+        """What keeps the account from being used (msmtp's checks), or
+        ``None``."""
+        if self.sendmail_path is None and not self.host:
+            return "host not set"
+        if self.tls_key_file and not self.tls_cert_file:
+            return "tls_key_file requires tls_cert_file"
+        if self.tls_cert_file and not self.tls_key_file:
+            return "tls_cert_file requires tls_key_file"
+        if not self.tls_certcheck and self.tls_fingerprint:
+            return "cannot use tls_fingerprint with tls_certcheck turned off"
+        if "tls_trust_file" in self.configured and self.tls_trust_file and self.tls_fingerprint:
+            return "cannot use both tls_trust_file and tls_fingerprint"
+        if (self.tls and self.tls_certcheck and not self.tls_trust_file
+                and not self.tls_fingerprint):
+            return ("tls requires either tls_trust_file (highly recommended) or tls_fingerprint "
+                    "or a disabled tls_certcheck")
+        if self.auth is not None and self.sendmail_path is None:
+            if not self.user:
+                return "auth %s needs a user name (user)" % (self.auth.lower() or "on")
+            if self.password is None and self.passwordeval is None:
+                return ("auth %s needs password or passwordeval (pysmtp-tcl reads neither "
+                        "~/.netrc nor a keyring, and never prompts)" % (self.auth.lower() or "on"))
+        return None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A parsed file: its accounts in file order."""
+
+    path: str
+    accounts: Tuple[Account, ...]
+
+    def account(self, name: str) -> Optional[Account]:
+        for a in self.accounts:
+            if a.name == name:
+                return a
+        return None
+
+    def choose(self, sender: str) -> Optional[Account]:
+        """msmtp's choice by envelope-from: the first account whose ``from``
+        matches ``sender`` (:func:`from_matches`), else ``default``."""
+        for a in self.accounts:
+            if a.from_ and from_matches(sender, a.from_):
+                return a
+        return self.account("default")
+
+
+def from_matches(sender: str, pattern: str) -> bool:
+    """msmtp's matching of an envelope-from against an account's ``from``.
+
+    With ``*``, ``?`` or ``[`` in ``pattern``: shell wildcard matching
+    (``fnmatch``); otherwise equality.  Both ignore case (mail domains do;
+    local parts in practice).  Without wildcards a sub-address matches its
+    base: ``joe+lists@example.org`` matches ``joe@example.org``.
+    """
+    s, p = sender.lower(), pattern.lower()
+    if any(c in p for c in "*?["):
+        return fnmatch.fnmatchcase(s, p)
+    if s == p:
+        return True
+    local, at, domain = s.rpartition("@")
+    if at and "+" in local:
+        return local.split("+", 1)[0] + "@" + domain == p
+    return False
+
+
+# -- parsing -------------------------------------------------------------------
+
+class _Bad(Exception):
+    """A command's argument is not acceptable: message for ConfigError."""
+
+
+def _on_off(arg: str) -> bool:
+    if arg in ("", "on"):
+        return True
+    if arg == "off":
+        return False
+    raise _Bad("invalid argument %s" % arg)
+
+
+def _text(arg: str) -> Optional[str]:
+    return arg or None
+
+
+def _file(arg: str) -> Optional[str]:
+    return _expand(arg) if arg else None
+
+
+def _needed(arg: str) -> str:
+    if not arg:
+        raise _Bad("needs an argument")
+    return arg
+
+
+def _port(arg: str) -> int:
+    n = _int(_needed(arg))
+    if not 1 <= n <= 65535:
+        raise _Bad("invalid argument %s" % arg)
+    return n
+
+
+def _timeout(arg: str) -> Optional[float]:
+    if _needed(arg) == "off":
+        return None
+    n = _int(arg)
+    if n < 1:
+        raise _Bad("invalid argument %s" % arg)
+    return float(n)
+
+
+def _int(arg: str) -> int:
+    try:
+        return int(arg, 0)
+    except ValueError:
+        raise _Bad("invalid argument %s" % arg) from None
+
+
+#: ``auth`` arguments: msmtp's names we implement.
+AUTH_METHODS = {"plain": "PLAIN", "login": "LOGIN", "cram-md5": "CRAM-MD5",
+                "xoauth2": "XOAUTH2", "oauthbearer": "OAUTHBEARER"}
+#: msmtp's other ``auth`` methods (GNU SASL ones): refused, named as such.
+AUTH_UNSUPPORTED = ("scram-sha-1", "scram-sha-256", "gssapi", "external", "digest-md5", "ntlm")
+
+
+def _auth(arg: str) -> Optional[str]:
+    if arg in ("", "on"):
+        return ""
+    if arg == "off":
+        return None
+    if arg in AUTH_METHODS:
+        return AUTH_METHODS[arg]
+    if arg in AUTH_UNSUPPORTED:
+        raise _Bad("authentication method %s is not supported by pysmtp-tcl (supported: on, off, %s)"
+                   % (arg, ", ".join(AUTH_METHODS)))
+    raise _Bad("invalid argument %s" % arg)
+
+
+def _trust_file(arg: str) -> Optional[str]:
+    if arg == "system":
+        return "system"
+    return _file(arg)
+
+
+def _fingerprint(arg: str) -> Optional[Tuple[str, bytes]]:
+    if not arg:
+        return None
+    try:
+        return parse_fingerprint(arg)
+    except ValueError as e:
+        raise _Bad("invalid argument %s (%s)" % (arg, e)) from None
+
+
+SYSLOG_FACILITIES = ("LOG_USER", "LOG_MAIL") + tuple("LOG_LOCAL%d" % i for i in range(8))
+
+
+def _syslog(arg: str) -> Optional[str]:
+    if arg in ("", "on"):
+        return "LOG_USER"
+    if arg == "off":
+        return None
+    if arg in SYSLOG_FACILITIES:
+        return arg
+    raise _Bad("invalid argument %s" % arg)
+
+
+def _protocol(arg: str) -> None:
+    if _needed(arg) == "smtp":
+        return None
+    if arg == "lmtp":
+        raise _Bad("protocol lmtp is not supported by pysmtp-tcl (only smtp)")
+    raise _Bad("invalid argument %s" % arg)
+
+
+def _no_argument(value: Any) -> Callable[[str], Any]:
+    def parse(arg: str) -> Any:
+        if arg:
+            raise _Bad("does not take an argument")
+        return value
+    return parse
+
+
+#: command -> (field, parser).  A parser turns the argument into the
+#: field's value or raises _Bad.
+COMMANDS: Dict[str, Tuple[str, Callable[[str], Any]]] = {
+    "host": ("host", _needed),
+    "port": ("port", _port),
+    "timeout": ("timeout", _timeout),
+    "connect_timeout": ("timeout", _timeout),  # msmtp's old alias
+    "protocol": ("", _protocol),
+    "domain": ("domain", _text),
+    "auth": ("auth", _auth),
+    "user": ("user", _text),
+    "password": ("password", _text),
+    "passwordeval": ("passwordeval", _text),
+    "tls": ("tls", _on_off),
+    "tls_starttls": ("tls_starttls", _on_off),
+    "tls_nostarttls": ("tls_starttls", _no_argument(False)),  # msmtp 1.2 spelling
+    "tls_trust_file": ("tls_trust_file", _trust_file),
+    "tls_fingerprint": ("tls_fingerprint", _fingerprint),
+    "tls_certcheck": ("tls_certcheck", _on_off),
+    "tls_nocertcheck": ("tls_certcheck", _no_argument(False)),  # msmtp 1.2 spelling
+    "tls_cert_file": ("tls_cert_file", _file),
+    "tls_key_file": ("tls_key_file", _file),
+    "from": ("from_", _text),
+    "logfile": ("logfile", _file),
+    "logfile_time_format": ("logfile_time_format", _text),
+    "syslog": ("syslog", _syslog),
+    # ours (README: extensions)
+    "sendmail_path": ("sendmail_path", _file),
+}
+
+_CHANGES_MESSAGE = "the script's message is sent unchanged, so this command has no place"
+#: msmtp commands we know and do not support, with the reason given.
+UNSUPPORTED: Dict[str, str] = {
+    "source_ip": "not implemented",
+    "proxy_host": "SOCKS proxies are not implemented",
+    "proxy_port": "SOCKS proxies are not implemented",
+    "socket": "local sockets are not implemented",
+    "ntlmdomain": "NTLM is not implemented",
+    "tls_crl_file": "certificate revocation lists are not implemented",
+    "tls_priorities": "GnuTLS priority strings do not apply (Python's ssl/OpenSSL)",
+    "tls_min_dh_prime_bits": "not applicable (Python's ssl/OpenSSL)",
+    "tls_host_override": "not implemented",
+    "tls_force_sslv3": "SSLv3 is insecure and unavailable",
+    "dsn_notify": "DSN is not implemented",
+    "dsn_return": "DSN is not implemented",
+    "auto_from": "the envelope-from is the script's",
+    "maildomain": "the envelope-from is the script's",
+    "from_full_name": _CHANGES_MESSAGE,
+    "allow_from_override": "the envelope-from is the script's",
+    "set_from_header": _CHANGES_MESSAGE,
+    "set_date_header": _CHANGES_MESSAGE,
+    "set_msgid_header": _CHANGES_MESSAGE,
+    "remove_bcc_headers": _CHANGES_MESSAGE + " (Bcc fields are never sent)",
+    "undisclosed_recipients": _CHANGES_MESSAGE,
+    "keepbcc": _CHANGES_MESSAGE + " (Bcc fields are never sent)",
+    "aliases": "alias expansion is not implemented",
+    "eval": "not implemented",
+}
+
+def _strip(text: str) -> str:
+    return text.strip(" \t")
+
+
+def _argument(rest: str) -> str:
+    """msmtp's ``trim_string``: blanks around removed, then one pair of
+    enclosing double quotes."""
+    arg = _strip(rest)
+    if len(arg) >= 2 and arg[0] == '"' and arg[-1] == '"':
+        arg = arg[1:-1]
+    return arg
+
+
+def _expand(path: str) -> str:
+    return os.path.expanduser(path) if path.startswith("~") else path
+
+
+def parse(text: str, path: str) -> Config:
+    """Parse msmtprc ``text`` (read from ``path``, which error texts name).
+
+    :raises ConfigError: the first problem found.
+    """
+    defaults: Dict[str, Any] = {}
+    accounts: List[Account] = []
+    current: Optional[Dict[str, Any]] = None  # settings being collected
+    meta: Optional[Tuple[str, int, Dict[str, Any]]] = None  # name, line, inherited start
+
+    def finish() -> None:
+        if meta is not None and current is not None:
+            name, line, start = meta
+            values = dict(start)
+            values.update(current)
+            explicit = tuple(sorted(set(values.pop("explicit", ())) | set(current)))
+            configured = tuple(sorted(set(explicit) | set(defaults)))
+            accounts.append(Account(name=name, path=path, line=line, explicit=explicit,
+                                    configured=configured, **values))
+
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        stripped = _strip(raw)
+        if not stripped or stripped.startswith("#"):
+            continue
+        blank = min((i for i in (stripped.find(" "), stripped.find("\t")) if i >= 0), default=len(stripped))
+        cmd, rest = stripped[:blank], stripped[blank:]
+        arg = _argument(rest)
+        if cmd == "defaults":
+            if arg:
+                raise ConfigError(path, lineno, "command defaults does not take an argument", cmd)
+            finish()
+            meta = None
+            current = defaults
+            continue
+        if cmd == "account":
+            finish()
+            name, colon, parents = arg.partition(":")
+            name = _strip(name)
+            if not name:
+                raise ConfigError(path, lineno, "missing account name", cmd)
+            if "," in name:
+                raise ConfigError(path, lineno, "an account name must not contain colons or commas", cmd)
+            if any(a.name == name for a in accounts):
+                raise ConfigError(path, lineno, "account %s was already defined in this file" % name, cmd)
+            start = {k: v for k, v in defaults.items()}
+            inherited: set = set()
+            if colon:
+                for parent_name in parents.split(","):
+                    parent_name = _strip(parent_name)
+                    if not parent_name:
+                        raise ConfigError(path, lineno, "missing account name", cmd)
+                    parent = next((a for a in accounts if a.name == parent_name), None)
+                    if parent is None:
+                        raise ConfigError(path, lineno, "account %s not (yet) defined" % parent_name, cmd)
+                    for key in parent.explicit:
+                        start[key] = getattr(parent, key)
+                    inherited |= set(parent.explicit)
+            start["explicit"] = tuple(inherited)
+            meta = (name, lineno, start)
+            current = {}
+            continue
+        if current is None:
+            # msmtp 1.2 files: commands before any account form "default".
+            meta = ("default", lineno, {k: v for k, v in defaults.items() if k != "explicit"})
+            current = {}
+        if cmd in COMMANDS:
+            name_, parser = COMMANDS[cmd]
+            try:
+                value = parser(arg)
+            except _Bad as e:
+                raise ConfigError(path, lineno, "%s for command %s" % (e, cmd)
+                                  if str(e).startswith("invalid argument") else
+                                  "command %s %s" % (cmd, e), cmd) from None
+            if name_:
+                current[name_] = value
+        elif cmd in UNSUPPORTED:
+            raise ConfigError(path, lineno, "command %s is not supported by pysmtp-tcl (%s)"
+                              % (cmd, UNSUPPORTED[cmd]), cmd)
+        else:
+            raise ConfigError(path, lineno, "unknown command %s" % cmd, cmd)
+    finish()
+    return Config(path, tuple(accounts))
+
+
+def load(path: str) -> Config:
+    """Read and check a configuration file.
+
+    Besides :func:`parse`'s checks: a file holding a ``password`` must be
+    private (msmtp's rule: owned by you with no more than user read/write
+    permissions; a root-owned system file may be group-readable but not
+    accessible to others), and every account that can be chosen (``default``
+    and those with a ``from``) must be usable (:meth:`Account.problem`).
+
+    :raises ConfigError: naming the file (and line, account).
+    """
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read()
+    except OSError as e:
+        raise ConfigError(path, None, (e.strerror or str(e)).lower()) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(path, data.count(b"\n", 0, e.start) + 1, "not UTF-8 text") from None
+    config = parse(text, path)
+    if any(a.password for a in config.accounts):
+        _check_private(path, st)
+    choosable = [a for a in config.accounts if a.name == "default" or a.from_]
+    if not choosable:
+        raise ConfigError(path, None, "no account can be used: define an account named default "
+                          "(account default : NAME) or give accounts a from address")
+    for a in choosable:
+        why = a.problem()
+        if why:
+            raise ConfigError(path, a.line, "account %s: %s" % (a.name, why))
+    return config
+
+
+def _check_private(path: str, st: os.stat_result) -> None:
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid == os.geteuid():
+        if mode & 0o077:
+            raise ConfigError(path, None, "contains secrets and therefore must have no more than "
+                              "user read/write permissions")
+    elif st.st_uid == 0:
+        if mode & 0o007:
+            raise ConfigError(path, None, "contains secrets and therefore must not be accessible "
+                              "to others")
+    else:
+        raise ConfigError(path, None, "contains secrets and therefore must be owned by you")
+
+

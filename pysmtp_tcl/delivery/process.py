@@ -1,0 +1,217 @@
+"""Running a helper program (``passwordeval`` commands, ``sendmail``)
+without blocking the caller's event loop.
+
+Every wait goes through the same :class:`~pysmtp_tcl.smtp.connection.Reactor`
+the SMTP connection uses, so inside Tcl ``after`` timers, Tk and other file
+events keep running while a token helper or the local MTA works (DESIGN.md
+§1).  The child's exit is awaited through a pidfd where the kernel has them
+(Linux >= 5.3); elsewhere by short polls.  Every run is bounded by a
+deadline, after which the child's whole process group is killed.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence, Union
+
+from ..smtp.connection import Reactor
+
+#: A message source: called with a sink, writes octets to it chunk by chunk.
+Source = Callable[[Callable[[bytes], None]], None]
+
+#: Most output read from a child's stdout (a token or password needs little).
+MAX_OUTPUT = 1 << 20
+#: Poll interval where no pidfd is available (seconds).
+POLL = 0.02
+
+
+class ProcessError(Exception):
+    """The program could not be run (``message`` is Tcl's ``exec`` wording,
+    e.g. ``couldn't execute "/x": no such file or directory``)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ProcessTimeout(ProcessError):
+    """The deadline passed; the child was killed."""
+
+
+class SourceError(ProcessError):
+    """The input could not be produced (e.g. a ``-file`` part vanished); the
+    child was killed before it saw the end of its input, so it cannot take
+    a truncated message.  ``cause``: the exception."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+@dataclass
+class Completed:
+    """How a child ended.
+
+    :ivar status: exit status (0-255), or ``-N`` when killed by signal N.
+    :ivar stdout: what it wrote to stdout (empty unless captured).
+    :ivar stderr: what it wrote to stderr (at most :data:`MAX_OUTPUT`).
+    :ivar stdin_closed_early: it stopped reading its input before the end.
+    """
+
+    status: int
+    stdout: bytes
+    stderr: bytes
+    stdin_closed_early: bool = False
+
+
+class _Fd:
+    """Something with ``fileno()`` for :meth:`Reactor.wait`."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+
+def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
+        stdin: Optional[Source] = None, capture_stdout: bool = False,
+        env: Optional[dict] = None) -> Completed:
+    """Run ``args`` (a list: no shell; a str: ``/bin/sh -c args``, as
+    ``popen`` does) and wait for it, at most ``timeout`` seconds in all.
+
+    :param stdin: writes the child's standard input (else ``/dev/null``).
+    :param capture_stdout: read its standard output (else it is discarded).
+    :raises ProcessError: it could not be started.
+    :raises ProcessTimeout: it took longer than ``timeout``.
+    :raises SourceError: ``stdin`` failed (the child is killed first).
+    """
+    deadline = time.monotonic() + timeout
+    shell = isinstance(args, str)
+    argv = ["/bin/sh", "-c", args] if shell else list(args)
+    err_file = tempfile.TemporaryFile()
+    try:
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
+                                    stderr=err_file, start_new_session=True, close_fds=True, env=env)
+        except OSError as e:
+            raise ProcessError('couldn\'t execute "%s": %s' % (argv[0], _text(e))) from None
+        try:
+            early = False
+            if stdin is not None:
+                assert proc.stdin is not None
+                early = _feed(proc.stdin.fileno(), stdin, reactor, deadline)
+                proc.stdin.close()
+            out = b""
+            if capture_stdout:
+                assert proc.stdout is not None
+                out = _drain(proc.stdout.fileno(), reactor, deadline)
+                proc.stdout.close()
+            status = _wait_exit(proc, reactor, deadline)
+        except BaseException:
+            _kill(proc)
+            raise
+        err_file.seek(0)
+        return Completed(status, out, err_file.read(MAX_OUTPUT), early)
+    finally:
+        err_file.close()
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ProcessTimeout("timed out")
+    return left
+
+
+def _feed(fd: int, source: Source, reactor: Reactor, deadline: float) -> bool:
+    """Write the source to ``fd``; True when the child closed it early."""
+    os.set_blocking(fd, False)
+    closed = False
+
+    class _Closed(Exception):
+        pass
+
+    def sink(chunk: bytes) -> None:
+        nonlocal closed
+        view = memoryview(chunk)
+        while view:
+            try:
+                n = os.write(fd, view)
+                view = view[n:]
+            except BlockingIOError:
+                if not reactor.wait(_Fd(fd), True, _remaining(deadline)):  # type: ignore[arg-type]
+                    raise ProcessTimeout("timed out")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                raise _Closed()
+
+    try:
+        source(sink)
+    except _Closed:
+        pass
+    except ProcessError:
+        raise
+    except Exception as e:
+        raise SourceError(e) from None
+    return closed
+
+
+def _drain(fd: int, reactor: Reactor, deadline: float) -> bytes:
+    os.set_blocking(fd, False)
+    out = bytearray()
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            if not reactor.wait(_Fd(fd), False, _remaining(deadline)):  # type: ignore[arg-type]
+                raise ProcessTimeout("timed out")
+            continue
+        if not chunk:
+            return bytes(out)
+        if len(out) < MAX_OUTPUT:
+            out += chunk[: MAX_OUTPUT - len(out)]
+
+
+def _wait_exit(proc: subprocess.Popen, reactor: Reactor, deadline: float) -> int:
+    pidfd = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except OSError:
+            pidfd = None
+    try:
+        while proc.poll() is None:
+            left = _remaining(deadline)
+            if pidfd is not None:
+                reactor.wait(_Fd(pidfd), False, left)  # type: ignore[arg-type]
+            else:
+                time.sleep(min(POLL, left))
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+    return proc.returncode
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for f in (proc.stdin, proc.stdout):
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+    proc.wait()
+
+
+def _text(e: OSError) -> str:
+    text = e.strerror or str(e)
+    return text[:1].lower() + text[1:]
