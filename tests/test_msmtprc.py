@@ -1,0 +1,198 @@
+"""The msmtprc parser (pysmtp_tcl.delivery.msmtprc): msmtp's syntax and
+meanings, and a clear error naming file, line and command for everything
+else."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pysmtp_tcl.delivery.msmtprc import ConfigError, from_matches, load, parse
+
+GMAIL = """\
+# a typical file
+defaults
+auth           on
+tls            on
+tls_trust_file /etc/ssl/certs/ca-certificates.crt
+logfile        ~/.msmtp.log
+
+account        gmail
+host           smtp.gmail.com
+port           587
+from           joe@gmail.com
+user           joe@gmail.com
+passwordeval   "oama access joe@gmail.com"
+auth           xoauth2
+
+account        work : gmail
+host           smtp.office365.com
+from           "*@work.example"
+
+account default : gmail
+"""
+
+
+def test_defaults_accounts_inheritance_and_quoting():
+    c = parse(GMAIL, "/etc/msmtprc")
+    gmail, work, default = c.accounts
+    assert [a.name for a in c.accounts] == ["gmail", "work", "default"]
+    assert gmail.host == "smtp.gmail.com" and gmail.port == 587 and gmail.tls and gmail.tls_starttls
+    assert gmail.auth == "XOAUTH2"  # the last setting wins (auth on came from defaults)
+    assert gmail.passwordeval == "oama access joe@gmail.com"  # quotes removed
+    assert gmail.logfile == os.path.expanduser("~/.msmtp.log")  # ~ is $HOME
+    # work: defaults, then what gmail set itself, then its own
+    assert work.host == "smtp.office365.com" and work.port == 587 and work.user == "joe@gmail.com"
+    assert work.from_ == "*@work.example"
+    # account default : gmail is gmail's settings under the name default
+    assert (default.host, default.port, default.auth, default.from_) == ("smtp.gmail.com", 587, "XOAUTH2",
+                                                                         "joe@gmail.com")
+    assert default.line == 20 and default.path == "/etc/msmtprc"
+
+
+def test_defaults_apply_only_to_following_accounts_and_accumulate():
+    c = parse("account a\nhost a\ndefaults\nport 2525\ndefaults\ntls on\naccount b\nhost b\n", "f")
+    a, b = c.accounts
+    assert a.port is None and not a.tls
+    assert b.port == 2525 and b.tls
+
+
+def test_parent_inherits_only_what_it_set_itself():
+    # msmtp: a parent contributes the commands it (or its parents) gave, not
+    # the defaults that were in force when it was defined.
+    c = parse("defaults\nport 2525\naccount p\nhost p\ndefaults\nport 26\naccount c : p\n", "f")
+    assert c.account("c").host == "p" and c.account("c").port == 26
+
+
+def test_commands_before_any_account_form_the_default_account():
+    c = parse("host relay.example\nport 2525\n", "f")
+    assert [a.name for a in c.accounts] == ["default"] and c.accounts[0].port == 2525
+
+
+def test_on_means_empty_and_blanks_tabs_comments():
+    c = parse("account a\n  host\t relay.example  \n\ttls\n# tls off\n   # also a comment\n"
+              'domain "  spaced  "\n', "f")
+    a = c.accounts[0]
+    assert a.host == "relay.example" and a.tls and a.domain == "  spaced  "
+
+
+def test_default_ports_follow_msmtp():
+    c = parse("account a\nhost h\naccount b\nhost h\ntls on\ntls_starttls off\naccount c\nhost h\ntls on\n", "f")
+    assert [a.effective_port for a in c.accounts] == [25, 465, 25]
+
+
+def test_compatibility_spellings():
+    a = parse("account a\nhost h\ntls_nocertcheck\ntls_nostarttls\nconnect_timeout 5\n", "f").accounts[0]
+    assert not a.tls_certcheck and not a.tls_starttls and a.timeout == 5
+
+
+def test_fingerprints_sha256_sha1_md5_with_colons_or_blanks():
+    sha256 = ":".join(["AB"] * 32)
+    a = parse("account a\nhost h\ntls_fingerprint " + sha256.lower() + "\n", "f").accounts[0]
+    assert a.tls_fingerprint == ("sha256", bytes([0xAB] * 32))
+    a = parse("account a\nhost h\ntls_fingerprint " + " ".join(["01"] * 20) + "\n", "f").accounts[0]
+    assert a.tls_fingerprint == ("sha1", bytes([1] * 20))
+    a = parse("account a\nhost h\ntls_fingerprint " + ":".join(["ff"] * 16) + "\n", "f").accounts[0]
+    assert a.tls_fingerprint[0] == "md5"
+
+
+@pytest.mark.parametrize("text, line, key, words", [
+    ("account a\nhost h\nhots x\n", 3, "hots", "unknown command hots"),
+    ("account a\nhost h\ntls maybe\n", 3, "tls", "invalid argument maybe for command tls"),
+    ("account a\nhost h\nport 70000\n", 3, "port", "invalid argument 70000 for command port"),
+    ("account a\nhost h\nport\n", 3, "port", "command port needs an argument"),
+    ("account a\nhost h\ntimeout 0\n", 3, "timeout", "invalid argument 0 for command timeout"),
+    ("account a\nhost h\nauth scram-sha-1\n", 3, "auth", "scram-sha-1 is not supported"),
+    ("account a\nhost h\nauth sometimes\n", 3, "auth", "invalid argument sometimes"),
+    ("account a\nhost h\nprotocol lmtp\n", 3, "protocol", "lmtp is not supported"),
+    ("account a\nhost h\nproxy_host socks.example\n", 3, "proxy_host", "command proxy_host is not supported"),
+    ("account a\nhost h\nset_from_header on\n", 3, "set_from_header", "sent unchanged"),
+    ("account a\nhost h\ntls_crl_file /x.pem\n", 3, "tls_crl_file", "not supported"),
+    ("account a\nhost h\ntls_fingerprint 01:02:03\n", 3, "tls_fingerprint", "invalid argument 01:02:03"),
+    ("account a\nhost h\nsyslog LOG_KERN\n", 3, "syslog", "invalid argument LOG_KERN"),
+    ("defaults now\n", 1, "defaults", "does not take an argument"),
+    ("account b : a\n", 1, "account", "account a not (yet) defined"),
+    ("account a\nhost h\naccount a\n", 3, "account", "account a was already defined"),
+    ("account\n", 1, "account", "missing account name"),
+    ("account a,b\n", 1, "account", "must not contain colons or commas"),
+    ("account a\ntls_nocertcheck off\n", 2, "tls_nocertcheck", "does not take an argument"),
+])
+def test_errors_name_file_line_and_command(text, line, key, words):
+    with pytest.raises(ConfigError) as info:
+        parse(text, "/etc/msmtprc")
+    e = info.value
+    assert (e.path, e.line, e.key) == ("/etc/msmtprc", line, key)
+    assert str(e).startswith("/etc/msmtprc: line %d: " % line) and words in str(e)
+    assert key in str(e)
+
+
+def test_from_matching_follows_msmtp():
+    assert from_matches("Joe@Example.ORG", "joe@example.org")  # case-insensitive
+    assert from_matches("joe+lists@example.org", "joe@example.org")  # sub-address
+    assert not from_matches("joe@example.org", "joe+lists@example.org")
+    assert from_matches("anyone@example.org", "*@example.org")
+    assert from_matches("joe7@example.org", "joe?@example.org")
+    assert from_matches("bar+baz@example.org", "*@example.org")  # wildcard wins over sub-address rule
+    assert not from_matches("joe@example.org.evil", "*@example.org")
+    assert from_matches("joe@b.example", "joe@[ab].example")
+
+
+def test_choose_first_matching_account_then_default():
+    c = parse("account a\nhost a\nfrom *@a.example\naccount b\nhost b\nfrom *@a.example\n"
+              "account default\nhost d\n", "f")
+    assert c.choose("x@a.example").name == "a"
+    assert c.choose("x@elsewhere").name == "default"
+    assert parse("account a\nhost a\nfrom x@a.example\n", "f").choose("y@b") is None
+
+
+def _write(tmp_path, text, mode=0o600):
+    p = tmp_path / "msmtprc"
+    p.write_text(text)
+    os.chmod(p, mode)
+    return str(p)
+
+
+def test_load_refuses_a_readable_file_holding_a_password(tmp_path):
+    path = _write(tmp_path, "account default\nhost h\nauth on\nuser u\npassword secret\n", 0o644)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(info.value) == path + ": contains secrets and therefore must have no more than user " \
+                                     "read/write permissions"
+    assert "secret\n" not in str(info.value)
+    os.chmod(path, 0o600)
+    assert load(path).accounts[0].password == "secret"
+    # passwordeval keeps no secret in the file: no permission rule
+    path = _write(tmp_path, "account default\nhost h\nauth on\nuser u\npasswordeval echo x\n", 0o644)
+    assert load(path).accounts[0].passwordeval == "echo x"
+
+
+def test_load_checks_the_accounts_that_can_be_chosen(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(_write(tmp_path, "account default\nport 25\n"))
+    assert "line 1: account default: host not set" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load(_write(tmp_path, "account default\nhost h\nauth on\n"))
+    assert "needs a user name" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load(_write(tmp_path, "account default\nhost h\nauth on\nuser u\n"))
+    assert "needs password or passwordeval" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load(_write(tmp_path, "account default\nhost h\ntls on\ntls_trust_file\n"))
+    assert "tls requires either tls_trust_file" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load(_write(tmp_path, "account default\nhost h\ntls_cert_file /c.pem\n"))
+    assert "tls_cert_file requires tls_key_file" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        load(_write(tmp_path, "account a\nhost h\n"))
+    assert "no account can be used" in str(info.value)
+    # a template account (no from, not default) may be incomplete
+    c = load(_write(tmp_path, "account common\ntls on\naccount default : common\nhost h\n"))
+    assert c.account("default").tls
+    with pytest.raises(ConfigError) as info:
+        load(str(tmp_path / "missing"))
+    assert "no such file" in str(info.value)
+
+
+def test_sendmail_path_is_ours_and_needs_no_host(tmp_path):
+    c = load(_write(tmp_path, "account default\nsendmail_path /usr/sbin/sendmail\nlogfile -\n"))
+    assert c.accounts[0].sendmail_path == "/usr/sbin/sendmail" and c.accounts[0].logfile == "-"
