@@ -545,3 +545,34 @@ def test_readme_demo_from_a_fresh_checkout(tmp_path):
     msg = (tmp_path / "outbox" / "0001.eml").read_bytes()
     assert b"Subject: This is the subject." in msg and msg.endswith(b"This is the message.\n")
     assert (tmp_path / "outbox" / "0001.envelope").read_text().splitlines()[1] == "to: postmaster@localhost"
+
+
+def test_client_certificate_domain_and_timeout(provider, configured, ca, ca_file, tmp_path):
+    # a server that asks for a client certificate from the session CA
+    ctx, _ = _issue(ca, "localhost", "127.0.0.1")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ca.configure_trust(ctx)
+    srv = provider(tls_context=ctx)
+    client = ca.issue_cert("batch@client.test")
+    cert, key = tmp_path / "client.pem", tmp_path / "client.key"
+    client.cert_chain_pems[0].write_to_path(str(cert))
+    client.private_key_pem.write_to_path(str(key))
+    interp = configured(account(srv.port, ca_file, extra="tls_cert_file %s\ntls_key_file %s\ndomain batch.client.test"
+                                % (cert, key)))
+    assert send(interp)[0] == 0 and len(srv.messages) == 1
+    assert srv.commands[0] == ("EHLO", "batch.client.test")
+    interp = configured(account(srv.port, ca_file))  # no certificate: the server hangs up
+    code, result, _ = send(interp)
+    assert code == 1 and result.startswith("account default: ") and len(srv.messages) == 1
+    assert srv.verbs.count("AUTH") == 1
+    # timeout bounds every wait: a server that accepts and never greets
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        interp = configured(account(silent.getsockname()[1], ca_file, extra="timeout 1"))
+        t0 = time.monotonic()
+        code, result, _ = send(interp)
+        assert code == 1 and "timed out" in result and time.monotonic() - t0 < 10
+    finally:
+        silent.close()
