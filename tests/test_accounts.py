@@ -139,7 +139,8 @@ def test_a_refused_token_is_code_7_naming_the_account_and_redacted(mech, answer,
     assert srv.auths[0][1][1] == answer  # RFC 7628 §3.2.2 / Google's XOAUTH2 error handling
     assert srv.messages == [] and "MAIL" not in srv.verbs
     text = log.read_text()
-    assert "smtpstatus=535" in text and "exitcode=EX_NOPERM" in text
+    assert " tls=on auth=off " in text and "smtpstatus=535" in text and "exitcode=EX_NOPERM" in text
+    assert "tls_verified=on" in text
     everything = capfd.readouterr().err + text + result
     assert TOKEN not in everything
 

@@ -169,7 +169,7 @@ class Delivery:
             else:
                 assert account.passwordeval is not None
                 try:
-                    password, _fresh = self.secrets.get(key, account.passwordeval, reactor, account.timeout)
+                    password, _ = self.secrets.get(key, account.passwordeval, reactor, account.timeout)
                 except SecretError as e:
                     raise DeliveryError("account %s: passwordeval %s" % (account.name, e),
                                         ("SMTP", "PASSWORDEVAL")) from None
@@ -179,6 +179,10 @@ class Delivery:
             refused = core.transmit(prepared, opts, reactor, side.atleastone, debug, on_session=sessions.append)
         except AuthFailure as e:
             self.secrets.forget(key)  # a refused token is never offered again
+            # AUTH is only reached over the TLS the account demands, which
+            # the handshake verified as the account says
+            record.tls = account.tls
+            record.tls_verified = account.tls and (account.tls_certcheck or account.tls_fingerprint is not None)
             _note_session(record, sessions)
             raise AuthFailure(_named(e.reply, account)) from None
         except ProtocolFailure as e:
