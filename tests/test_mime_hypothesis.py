@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pysmtp_tcl import Interpreter
-from pysmtp_tcl.mime import parse_string
+from pysmtp_tcl.mime import MimeError, parse_string
 from pysmtp_tcl.mime.body import decode_string_body
 from pysmtp_tcl.mime.transfer import octets
 
@@ -203,6 +203,20 @@ line_pool = st.sampled_from([
 @given(st.lists(line_pool, max_size=25))
 def test_random_messages_parse_like_tcllib(lines):
     msg = "\n".join(lines)
+    try:
+        recovered = any(p.defects for p in parse_string(msg).walk())
+    except MimeError:
+        recovered = False  # an error of tcllib's: compared below
+    if recovered:
+        # a multipart without usable boundary, opening or close delimiter:
+        # tcllib fails (-string) where we recover as tcllib's -file parser
+        # does (COMPATIBILITY.md M21-M23); checked against Python's email
+        # in tests/test_mime_parse_email_differential.py
+        return
+    # COMPATIBILITY.md T12 (a final "=" of quoted-printable is a soft break)
+    # and T13 (base64 "=" padding inside the data) decode differently; the
+    # rows have tests of their own: compare the rest
+    msg = msg.replace("Gr=FC=DFe=", "Gr=FC=DFe").replace("aGVsbG8=", "aGVsbG8")
     tcllib, ours = interps()
     out = []
     for t in (tcllib, ours):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -163,4 +164,43 @@ def test_qp_decode_matches_tcllib(tcllib, ours, text, encoded_word):
         stripped = text.rstrip(" \t")
         assert stripped.endswith("_") or "_\n" in text or "_ " in text or "_\t" in text
         return
+    if not encoded_word and mine != theirs:
+        # COMPATIBILITY.md T11/T12: ours is tcllib's decoding of the text
+        # with CRLF soft breaks written as LF ones, white space before a
+        # CRLF removed and a final "=" dropped -- nothing else differs
+        assert "\r\n" in text or text.rstrip(" \t").endswith("=")
+        assert mine == tcllib("mime::qp_decode", tcllib_view(text), "0")
+        return
     assert mine == theirs
+
+
+def tcllib_view(text: str) -> str:
+    """What tcllib must be given to decode ``text`` as we do (T11, T12)."""
+    text = re.sub(r"[ \t]+\r\n", "\r\n", text)
+    text = re.sub(r"=\r\n", "=\n", text).rstrip(" \t")
+    return text + "\n" if text.endswith("=") else text  # "=" LF: tcllib's soft break
+
+
+def test_w1_crlf_soft_breaks_are_removed():
+    """Issue 8 W1, RFC 2045 §6.7 rule 5: "=" CRLF is a soft break."""
+    assert qp_decode("riunione di=\r\n marzo") == "riunione di marzo"
+    assert qp_decode("a=\r\nb\r\nc=  \r\nd \t\r\n") == "ab\r\ncd\r\n"
+    assert qp_decode("caf=C3=A9=\r\n") == "caf\xc3\xa9"
+
+
+def test_final_equals_sign_is_a_soft_break():
+    """RFC 2045 §6.7 rule 5: an "=" ending the last encoded line (whose line
+    break a multipart delimiter took, RFC 2046 §5.1.1) is a soft break."""
+    assert qp_decode("no newline at end=") == "no newline at end"
+    assert qp_decode("x=3D") == "x="
+    assert qp_decode("a=", True) == "a="  # encoded words: left to RFC 2047 rules
+
+
+def test_robust_decoding_rules_kept():
+    """RFC 2045 §6.7 notes (1), (2): lower-case hex is decoded, an "=" not
+    followed by two hex digits is kept as it is, trailing white space is
+    transport padding (rule 3), raw 8-bit octets pass."""
+    assert qp_decode("=e9=E9") == "\xe9\xe9"
+    assert qp_decode("=ZZ =4 =\tx") == "=ZZ =4 =\tx"
+    assert qp_decode("a \t\nb  ") == "a\nb"
+    assert qp_decode("\xe9=\n\x01") == "\xe9\x01"

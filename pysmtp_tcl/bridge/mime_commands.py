@@ -14,10 +14,10 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from ..mime import Entity, HeaderValueError, MimeError, build_message, generate
 from ..mime import mapencoding, reversemapencoding, unique_id
-from ..mime.body import BodyError, body_pieces, decode_string_body
+from ..mime.body import BodyError, body_pieces, decode_string_body, reading_charset
 from ..mime.generator import open_body_file
 from ..mime.contenttype import format_content_type
-from ..mime.parser import _parse_lines, parse_file, parse_string
+from ..mime.parser import parse_file, parse_lines, parse_string
 from ..mime.tclarray import array_order
 from .registry import TclError, TclReturn, tclcommand, to_tcl
 
@@ -198,7 +198,7 @@ def initialize(ctx: Any, *args: str) -> str:
     if kind == "-file":
         parsed = parse_file(value)
     elif kind == "-lineslist":
-        parsed = _parse_lines([str(x) for x in _split(ctx, value)])
+        parsed = parse_lines([str(x) for x in _split(ctx, value)])
     else:
         parsed = parse_string(value)
     _adopt(ctx, token, parsed)
@@ -383,7 +383,7 @@ def getbody(ctx: Any, token: str, *args: str) -> Any:
         for k, v in e.params:
             if k == "charset":
                 charset = v
-        enc = reversemapencoding(charset)
+        enc = reversemapencoding(reading_charset(charset, result))
         if not enc:
             raise TclError("-decode failed: can't reversemap charset %s" % charset)
         result = ctx.call("encoding", "convertfrom", enc, to_tcl(result, ctx.tk))

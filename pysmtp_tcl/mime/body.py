@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Iterator, Union
 
+from .charsets import reversemapencoding
 from .generator import open_body_file
 from .model import Entity, MimeError
-from .transfer import TransferError, base64_decode, qp_decode
+from .transfer import Base64Decoder, TransferError, base64_decode, qp_decode
 
-__all__ = ["body_pieces", "decode_string_body", "BodyError"]
+__all__ = ["body_pieces", "decode_string_body", "BodyError", "reading_charset"]
 
 Piece = Union[str, bytes]
 _BLOCK = 64 * 1024
@@ -26,10 +27,17 @@ class BodyError(MimeError):
 def _check(e: Entity) -> None:
     if e.value == "parts":
         raise MimeError("MIME part isn't a leaf")
-    if not e.canonical and e.encoding not in ("", "7bit", "8bit", "binary",
-                                              "base64", "quoted-printable"):
-        if e.value == "file":
-            raise BodyError('Can\'t handle content encoding "%s"' % e.encoding)
+
+
+def _decoding(e: Entity) -> str:
+    """The transfer encoding to undo: ``base64``, ``quoted-printable`` or
+    ``""``.  An unknown encoding (``x-uuencode``...) is not undone: RFC 2045
+    §6.4 says to treat such a body as application/octet-stream, i.e. hand
+    its octets over as they are -- for ``-string`` and ``-file`` parts
+    alike (tcllib failed on ``-file`` parts only)."""
+    if e.canonical or e.encoding not in ("base64", "quoted-printable"):
+        return ""
+    return e.encoding
 
 
 def decode_string_body(e: Entity) -> Piece:
@@ -39,14 +47,14 @@ def decode_string_body(e: Entity) -> Piece:
     :raises MimeError: for parts with subordinates, bad base64.
     """
     _check(e)
-    if not e.canonical:
-        try:
-            if e.encoding == "base64":
-                return base64_decode(e.string)
-            if e.encoding == "quoted-printable":
-                return _octets_if_possible(qp_decode(e.string))
-        except TransferError as err:
-            raise MimeError(str(err))
+    enc = _decoding(e)
+    try:
+        if enc == "base64":
+            return base64_decode(e.string)
+        if enc == "quoted-printable":
+            return _octets_if_possible(qp_decode(e.string))
+    except TransferError as err:
+        raise MimeError(str(err))
     return e.string
 
 
@@ -54,6 +62,7 @@ def body_pieces(e: Entity, block: int = _BLOCK) -> Iterator[Piece]:
     """The body in pieces (any sizes): one piece for string parts (see
     :func:`decode_string_body`, errors raised before the first piece),
     ``bytes`` blocks for file parts (errors then raise :class:`BodyError`).
+    Encoded file bodies are decoded across block boundaries.
     """
     if e.value != "file":
         yield decode_string_body(e)
@@ -63,7 +72,8 @@ def body_pieces(e: Entity, block: int = _BLOCK) -> Iterator[Piece]:
     with f:
         f.seek(e.offset)
         left = None if e.canonical else max(0, e.count or 0)
-        enc = "" if e.canonical else e.encoding
+        enc = _decoding(e)
+        b64 = Base64Decoder() if enc == "base64" else None
         carry = b""
         while left is None or left > 0:
             n = block if left is None else min(block, left)
@@ -72,19 +82,27 @@ def body_pieces(e: Entity, block: int = _BLOCK) -> Iterator[Piece]:
                 break
             if left is not None:
                 left -= len(chunk)
-            if enc not in ("base64", "quoted-printable"):
+            if not enc:
                 yield chunk
-                continue
-            # decode whole lines only (tcllib cuts its blocks at a LF too)
-            chunk = carry + chunk
-            cut = chunk.rfind(b"\n") + 1
-            if left == 0 or cut == 0 and len(chunk) > 16 * block:
-                cut = len(chunk)
-            chunk, carry = chunk[:cut], chunk[cut:]
-            if chunk:
-                yield _decode(enc, chunk)
-        if carry:
-            yield _decode(enc, carry)
+            elif b64 is not None:
+                yield b64.feed(chunk.decode("latin-1"))
+            else:
+                # quoted-printable is decoded in whole lines (a soft break
+                # or an =XX never straddles two pieces)
+                chunk = carry + chunk
+                cut = chunk.rfind(b"\n") + 1
+                if cut == 0 and len(chunk) > 16 * block:
+                    cut = len(chunk) - 2  # one huge line: keep a possible "=X"
+                chunk, carry = chunk[:cut], chunk[cut:]
+                if chunk:
+                    yield _qp(chunk, at_end=False)
+        if b64 is not None:
+            try:
+                yield b64.finish()
+            except TransferError as err:
+                raise BodyError(str(err))
+        elif enc:
+            yield _qp(carry, at_end=True)
 
 
 def _octets_if_possible(text: str) -> Piece:
@@ -96,11 +114,37 @@ def _octets_if_possible(text: str) -> Piece:
         return text
 
 
-def _decode(enc: str, data: bytes) -> bytes:
-    text = data.decode("latin-1")
+def _qp(data: bytes, at_end: bool) -> bytes:
+    return qp_decode(data.decode("latin-1"), at_end=at_end).encode("latin-1")
+
+
+def reading_charset(charset: str, body: Piece) -> str:
+    """The charset ``getbody -decode`` converts ``body`` from.
+
+    The part's ``charset`` (US-ASCII when it has none, RFC 2045 §5.2),
+    except that a body labelled US-ASCII (any alias) whose octets are not
+    ASCII but valid UTF-8 is read as UTF-8: 8-bit octets cannot be US-ASCII
+    text, and valid UTF-8 by chance is rare for other 8-bit text (RFC 6657
+    §3 leaves unlabelled 8-bit text to the reader; 8-bit UTF-8 sent
+    unlabelled or labelled by default is the common case).  tcllib converts
+    with Tcl's ``ascii`` encoding, which maps each octet above 0x7F to the
+    char of that code (mojibake for UTF-8).  Other octets and other labels
+    are converted as tcllib does.
+
+    :param charset: the declared charset, or ``"US-ASCII"``.
+    :param body: the transfer-decoded body (bytes, or str of octets).
+    """
+    if reversemapencoding(charset) != "ascii":
+        return charset
+    if isinstance(body, str):
+        try:
+            body = body.encode("latin-1")
+        except UnicodeEncodeError:
+            return charset  # text, not octets: nothing to judge
+    if body.isascii():
+        return charset
     try:
-        if enc == "base64":
-            return base64_decode(text)
-        return _octets_if_possible(qp_decode(text))
-    except TransferError as err:
-        raise BodyError(str(err))
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return charset
+    return "UTF-8"

@@ -60,6 +60,9 @@ class Entity:
     :ivar dynamic: the parts were made by parsing (``finalize
         -subordinates dynamic`` destroys them).
     :ivar token: the Tcl token naming this entity, set by the bridge.
+    :ivar defects: for parsed parts, the recoveries the parser made (names
+        of Python ``email.errors`` defects, e.g.
+        ``CloseBoundaryNotFoundDefect``); empty for well-formed input.
     """
 
     def __init__(self) -> None:
@@ -83,6 +86,7 @@ class Entity:
         #: finalized (or a ``-parts`` name that named no part): ``token``
         #: keeps the name a parent still lists, every use fails as in tcllib
         self.dead = False
+        self.defects: List[str] = []
 
     def __repr__(self) -> str:
         return "<Entity %s %s %s>" % (self.token or hex(id(self)), self.content, self.value)

@@ -26,7 +26,11 @@ dates"), all where tcllib's own decoder cannot give the input back:
   encoded-word cannot contain a space;
 - ``qp_decode(..., encoded_word=True)`` turns ``_`` into a space *after*
   stripping trailing white space, so a word-final ``_`` survives
-  (RFC 2047 §4.2 rule 2; shared case 13).
+  (RFC 2047 §4.2 rule 2; shared case 13);
+- ``qp_decode`` removes soft breaks written with CRLF (``=\\r\\n``) and the
+  white space before a CRLF, as tcllib does for LF (issue 8, W1), and an
+  ``=`` ending the text (a soft break whose line break a multipart
+  delimiter took).
 """
 from __future__ import annotations
 
@@ -216,27 +220,40 @@ def qp_encode(text: str, encoded_word: bool = False, no_softbreak: bool = False)
     return enc.feed(text) + enc.finish()
 
 
-_WS_EOL = re.compile(r"[ \t]+\n")
+_WS_EOL = re.compile(r"[ \t]+(?=\r?\n)")
+_SOFT_BREAK = re.compile(r"=\r?\n")
 _HEX = re.compile(r"=([0-9A-Fa-f]{2})")
 
 
-def qp_decode(text: str, encoded_word: bool = False) -> str:
-    """Decode quoted-printable ``text`` as tcllib's ``mime::qp_decode``.
+def qp_decode(text: str, encoded_word: bool = False, *, at_end: bool = True) -> str:
+    """Decode quoted-printable ``text`` as tcllib's ``mime::qp_decode``,
+    with RFC 2045 §6.7's rules for CRLF text.
 
     White space before a line break and at the very end is dropped (added in
-    transit, RFC 2045 §6.7 rule 3), ``=`` + line break is a soft break, and
-    ``=XX`` (either case) is an octet; anything else, including a malformed
-    ``=``, is kept as is.  With ``encoded_word``, ``_`` is a space
-    (RFC 2047 §4.2) -- mapped after the white-space strip so a final ``_``
-    is kept (tcllib maps it before and loses it).
+    transit, rule 3), ``=`` + line break (LF or CRLF) is a soft break
+    (rule 5; tcllib knows only ``=`` + LF, so CRLF text kept its ``=`` and
+    breaks), and ``=XX`` (either case) is an octet; anything else, including
+    a malformed ``=``, is kept as is (§6.7 note (2)).  In body mode an ``=``
+    ending the text is a soft break too: the encoded line it ends is the
+    last one, and in a multipart body its line break belongs to the next
+    delimiter (RFC 2046 §5.1.1); tcllib keeps the ``=``.  Hard line breaks
+    are kept as they are (LF or CRLF).  With ``encoded_word``, ``_`` is a
+    space (RFC 2047 §4.2) -- mapped after the white-space strip so a final
+    ``_`` is kept (tcllib maps it before and loses it).
 
     :param text: str.
+    :param at_end: ``False`` when more text follows (streamed decoding):
+        then the text is whole lines and a final ``=`` is not special.
     :returns: str; decoded octets are U+0000-U+00FF chars.
     """
-    text = _WS_EOL.sub("\n", text).rstrip(" \t")
+    text = _WS_EOL.sub("", text)
+    if at_end:
+        text = text.rstrip(" \t")
     if encoded_word:
         text = text.replace("_", " ")
-    text = text.replace("=\n", "")
+    elif at_end and text.endswith("="):
+        text = text[:-1]
     if "=" not in text:
         return text
+    text = _SOFT_BREAK.sub("", text)
     return _HEX.sub(lambda m: chr(int(m.group(1), 16)), text)

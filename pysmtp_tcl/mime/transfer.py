@@ -18,7 +18,7 @@ from .headers import TCL_SPACE
 from .qp import QPEncoder, qp_decode
 
 __all__ = [
-    "octets", "choose_encoding", "Base64Encoder", "base64_decode", "qp_decode",
+    "octets", "choose_encoding", "Base64Encoder", "Base64Decoder", "base64_decode", "qp_decode",
     "QPEncoder", "TransferError", "KNOWN_ENCODINGS", "string_has_long_line",
     "file_has_long_line", "is_ascii_line",
 ]
@@ -248,22 +248,72 @@ class Base64Encoder:
         return self._lines(data) if data else ""
 
 
-_B64_JUNK = re.compile(r"[^A-Za-z0-9+/]+")
+_B64_JUNK = re.compile(r"[^A-Za-z0-9+/=]+")
+_B64_RUNS = re.compile(r"[A-Za-z0-9+/]+|=+")
+
+
+class Base64Decoder:
+    """Incremental base64 decoding by RFC 2045 §6.8, as tcllib's
+    ``base64::decode`` wherever that one is right.
+
+    Characters outside the alphabet are ignored (line breaks, spaces,
+    garbage); missing final padding is supplied.  A run of ``=`` that
+    completes a quantum (``xx==``, ``xxx=``) ends it and decoding goes on
+    after it, so data made by concatenating separately encoded pieces
+    (``aGk=aGk=``) decodes piece by piece; an ``=`` that cannot be padding
+    there is ignored.  tcllib drops every ``=`` and decodes the rest as one
+    run, which shifts every later octet into garbage (COMPATIBILITY.md).
+    Feed any chunking; the output is the same.
+    """
+
+    def __init__(self) -> None:
+        self._run = ""     # alphabet chars of the unfinished quanta
+        self._eq = ""      # a trailing "=" run not yet known to be complete
+        self._seen = 0     # alphabet chars so far (tcllib's error position)
+        self._done = False
+
+    def feed(self, text: str) -> bytes:
+        """Decode more text; returns the octets final so far."""
+        out = []
+        for tok in _B64_RUNS.findall(self._eq + _B64_JUNK.sub("", text)):
+            self._eq = ""
+            if tok[0] != "=":
+                self._seen += len(tok)
+                self._run += tok
+                continue
+            need = (0, 0, 2, 1)[len(self._run) % 4]
+            if need and len(tok) >= need:
+                out.append(base64.b64decode(self._run + "=" * need))
+                self._run = ""
+            elif need:
+                self._eq = tok  # maybe the rest of this padding is still to come
+        whole = len(self._run) // 4 * 4
+        if whole:
+            out.append(base64.b64decode(self._run[:whole]))
+            self._run = self._run[whole:]
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        """The last octets.
+
+        :raises TransferError: ``invalid base64 character "X" at position
+            N`` when a single char is left over (6 bits cannot make an
+            octet: the data were cut in transit; tcllib's message).
+        """
+        run, self._run, self._eq = self._run, "", ""
+        if not run:
+            return b""
+        if len(run) % 4 == 1:
+            raise TransferError('invalid base64 character "%s" at position %d'
+                                % (run[-1], self._seen - 1))
+        return base64.b64decode(run + "=" * (-len(run) % 4))
 
 
 def base64_decode(text: str) -> bytes:
-    """tcllib's ``base64::decode``: drop every char outside the alphabet
-    (``=`` too), then decode strictly.
+    """Decode base64 ``text`` whole (see :class:`Base64Decoder`).
 
     :raises TransferError: ``invalid base64 character "X" at position N``
         when one char is left over (tcllib's message).
     """
-    clean = _B64_JUNK.sub("", text)
-    if len(clean) % 4 == 1:
-        raise TransferError('invalid base64 character "%s" at position %d'
-                            % (clean[-1], len(clean) - 1))
-    clean += "=" * (-len(clean) % 4)
-    try:
-        return base64.b64decode(clean)
-    except binascii.Error as e:  # pragma: no cover - unreachable after cleaning
-        raise TransferError(str(e))
+    dec = Base64Decoder()
+    return dec.feed(text) + dec.finish()
