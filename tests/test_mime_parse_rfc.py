@@ -277,3 +277,22 @@ def test_us_ascii_label_with_utf8_octets_reads_as_utf8():
         assert theirs(msg, decode=True)["text"] == "caf\xc3\xa9\n"
     for msg in (b"\ncaf\xe9\n", b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xc3\xa9\n"):
         assert ours_both(msg, decode=True) == theirs(msg, decode=True)
+
+
+def test_base64_file_body_with_odd_line_length_decodes_across_blocks(tmp_path):
+    """RFC 2045 §6.8 (T13): a -file body is decoded block by block; lines
+    of 75 chars (not whole quanta) must not be padded at block ends."""
+    import base64
+    import os
+
+    from pysmtp_tcl.mime import parse_file
+    from pysmtp_tcl.mime.body import body_pieces
+
+    data = os.urandom(3000)
+    enc = base64.b64encode(data)
+    path = tmp_path / "m.txt"
+    path.write_bytes(b"Content-Transfer-Encoding: base64\n\n"
+                     + b"\n".join(enc[i:i + 75] for i in range(0, len(enc), 75)) + b"\n")
+    e = parse_file(str(path))
+    for block in (7, 100, 4096):
+        assert b"".join(body_pieces(e, block=block)) == data
