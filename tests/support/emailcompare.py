@@ -12,6 +12,7 @@ a row never excuses anything else in the same message.
 from __future__ import annotations
 
 import copy
+import quopri
 import email
 import email.errors
 import email.header
@@ -67,6 +68,8 @@ def _node(m) -> Dict[str, Any]:
         out["body"] = m.get_payload(decode=True) or b""
         cte = str(m.get("content-transfer-encoding", "")).strip().lower()
         out["cte"] = cte
+        if cte == "quoted-printable":  # the encoded text, for E1 (not compared)
+            out["raw"] = str(m.get_payload(decode=False)).encode("ascii", "surrogateescape")
     return out
 
 
@@ -89,6 +92,7 @@ def ours_comparable(t: Dict[str, Any], field_decode: Callable[[str], str]) -> Di
 def _strip(py: Dict[str, Any]) -> Dict[str, Any]:
     py = dict(py)
     py.pop("defects", None)
+    py.pop("raw", None)
     if "parts" in py:
         py["parts"] = [_strip(p) for p in py["parts"]]
     return py
@@ -164,12 +168,14 @@ _QP_WS = re.compile(rb"[ \t]+(?=\r?\n|\Z)")
 
 def _e1_qp_trailing_space(py, ours):
     """E1: RFC 2045 §6.7 rule 3: white space at the end of a
-    quoted-printable line was added in transit and is removed (tcllib and
-    we); Python's email keeps it."""
+    quoted-printable line was added in transit and is removed before
+    decoding (tcllib and we); Python's email keeps it (and so also misses a
+    soft break written ``= `` CRLF).  Applies where Python's own decoder,
+    given the text without that padding, gives our octets."""
     hit = False
     for a, b in _nodes(py, ours):
         if a.get("cte") == "quoted-printable" and "body" in a and "body" in b and a["body"] != b["body"]:
-            if _QP_WS.sub(b"", a["body"]) == b["body"]:
+            if quopri.decodestring(_QP_WS.sub(b"", a["raw"])) == b["body"]:
                 b["body"] = a["body"]
                 hit = True
     return ours if hit else None
