@@ -4,6 +4,7 @@
 ``initialize -string`` with the same structure and bodies."""
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import itertools
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 
 from pysmtp_tcl import Interpreter
 from pysmtp_tcl.mime import MimeError, parse_string
+from pysmtp_tcl.mime import body as body_mod, parser as parser_mod
+from pysmtp_tcl.mime.transfer import TransferError
 from pysmtp_tcl.mime.body import decode_string_body
 from pysmtp_tcl.mime.transfer import octets
 
@@ -214,9 +217,34 @@ def test_random_messages_parse_like_tcllib(lines):
         # in tests/test_mime_parse_email_differential.py
         return
     # COMPATIBILITY.md T12 (a final "=" of quoted-printable is a soft break)
-    # and T13 (base64 "=" padding inside the data) decode differently; the
-    # rows have tests of their own: compare the rest
-    msg = msg.replace("Gr=FC=DFe=", "Gr=FC=DFe").replace("aGVsbG8=", "aGVsbG8")
+    # decodes differently; the row has tests of its own: compare the rest
+    msg = msg.replace("Gr=FC=DFe=", "Gr=FC=DFe")
+    out = _walk_both(msg)
+    if out[0] != out[1] and "base64" in msg:
+        # T13 (base64 "=" inside the data): with tcllib's base64 rule
+        # switched back on, ours must be tcllib's
+        with _tcllib_base64():
+            out = _walk_both(msg)
+    assert out[1] == out[0]
+
+
+def _tcllib_base64_decode(text):
+    clean = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    if len(clean) % 4 == 1:
+        raise TransferError('invalid base64 character "%s" at position %d' % (clean[-1], len(clean) - 1))
+    return base64.b64decode(clean + "=" * (-len(clean) % 4))
+
+
+class _tcllib_base64:
+    def __enter__(self):
+        self.saved = body_mod.base64_decode, parser_mod.base64_decode
+        body_mod.base64_decode = parser_mod.base64_decode = _tcllib_base64_decode
+
+    def __exit__(self, *exc):
+        body_mod.base64_decode, parser_mod.base64_decode = self.saved
+
+
+def _walk_both(msg):
     tcllib, ours = interps()
     out = []
     for t in (tcllib, ours):
@@ -227,5 +255,4 @@ def test_random_messages_parse_like_tcllib(lines):
             "if {$__c} {list 1 $__e} else {set __r [list 0 [catch {__walk $__t} __w] $__w]; "
             "mime::finalize $__t; set __r}")))
     # token names differ only in their numbers
-    theirs, mine = (re.sub(r"::mime::\d+", "::mime::N", o) for o in out)
-    assert mine == theirs
+    return [re.sub(r"::mime::\d+", "::mime::N", o) for o in out]
