@@ -67,15 +67,20 @@ def test_chunk_boundaries_do_not_matter(msg, cuts):
     assert b"".join(encode_all(split(msg, cuts))) == b"".join(encode_all([msg]))
 
 
-@given(octets)
-def test_size_counts_the_normalised_message(msg):
+@given(octets, st.lists(st.integers(0, 1000), max_size=8))
+def test_size_counts_the_octets_sent(msg, cuts):
+    # RFC 1870 §5: SIZE counts every octet sent after the 354 but the
+    # terminating "." line and the stuffed dots, so also the closing CRLF
+    # the encoder adds to a message that lacks one (issue 7 item 8).
     if too_long(msg):
         return
     enc = DataEncoder()
-    enc.feed(msg)
-    enc.finish()
-    # the closing CRLF added to a message that lacks one is not counted
-    assert enc.size == len(normalise(msg))
+    wire = b"".join(enc.feed(c) for c in split(msg, cuts)) + enc.finish()
+    assert enc.size == len(unstuff(wire + b".\r\n"))
+    expected = normalise(msg)
+    if expected and not expected.endswith(b"\r\n"):
+        expected += b"\r\n"
+    assert enc.size == len(expected)
 
 
 def test_examples():

@@ -43,7 +43,9 @@ def test_plain_send_wire_dialogue_and_message(interp, aio):
     assert srv.verbs == ["EHLO", "MAIL", "RCPT", "DATA", "QUIT"]
     # -client defaults to [info hostname] unless -servers is just localhost
     assert srv.commands[0] == ("EHLO", interp.eval("info hostname"))
-    assert srv.commands[1] == ("MAIL", "FROM:<sender@example.com> SIZE=%d" % (len(srv.messages[0]["data"]) - 2))
+    # SIZE: every octet the server got (RFC 1870 §5), the closing CRLF
+    # added to "line 2" included (issue 7 item 8)
+    assert srv.commands[1] == ("MAIL", "FROM:<sender@example.com> SIZE=%d" % len(srv.messages[0]["data"]))
     assert srv.commands[2] == ("RCPT", "TO:<rcpt@example.org>")
     msg = srv.messages[0]
     data = msg["data"]
@@ -361,7 +363,8 @@ def test_size_is_declared_when_advertised(interp, scripted):
     tcl_send(interp, srv.port, "-originator a@example.com -recipients r@example.org")
     mail = [c for c in srv.commands if c.startswith("MAIL")][0]
     size = int(mail.rsplit("SIZE=", 1)[1])
-    assert size == len(srv.datas[0]) - 2  # "hi" had no final line break
+    # RFC 1870 §5: SIZE counts the CRLF added after "hi" too (issue 7 item 8)
+    assert size == len(srv.datas[0])
 
 
 def test_queue_sends_qued_only_when_xque_advertised(interp, scripted):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from support.scripted import ScriptedServer
@@ -41,6 +41,12 @@ def normalise_eol(s: str) -> str:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bodies, encoding=encodings)
+# issue 7 item 10: the MIME layer counted a bare CR as no line end (so it
+# re-encoded a "line" of 1601 octets) while the DATA writer ends a line
+# there; both now split lines alike (pysmtp_tcl/mime/lines.py)
+@example(body="y" * 800 + "\r" + "y" * 800, encoding="7bit")
+@example(body="y" * 800 + "\r" + "y" * 1200, encoding="7bit")
+@example(body="y" * 998 + "\r\n" + "y" * 998 + "\r" + "y" * 999, encoding="8bit")
 def test_server_reassembles_the_intended_message(tcl, server, body, encoding):
     tk = tcl.tcl.tk
     tk.call("set", "::body", body)
@@ -112,3 +118,30 @@ def test_aiosmtpd_auth_after_starttls(interp, aio, server_tls):
     assert out == ""
     assert srv.verbs[:4] == ["EHLO", "STARTTLS", "EHLO", "AUTH"]
     assert srv.messages[0]["tls"] is True
+
+
+@pytest.mark.parametrize("body,upgraded", [
+    ("y" * 800 + "\r" + "y" * 800, False),      # two lines of 800 on the wire
+    ("y" * 800 + "\r\n" + "y" * 800, False),
+    ("y" * 998 + "\r" + "y" * 998, False),
+    ("y" * 800 + "\r" + "y" * 1200, True),       # a line of 1200 either way
+    ("y" * 999, True),
+])
+def test_a_bare_cr_ends_a_line_for_the_mime_layer_as_on_the_wire(tcl, server, body, upgraded):
+    # One rule (mime/lines.py): the long-line check that makes the MIME
+    # layer re-encode a 7bit part and the DATA writer agree on line ends.
+    tk = tcl.tcl.tk
+    tk.call("set", "::body", body)
+    before = len(server.datas)
+    tcl.eval("""set tok [mime::initialize -canonical text/plain -encoding 7bit -string $::body]
+        smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -originator a@example.com \
+            -recipients r@example.org
+        mime::finalize $tok""" % server.port)
+    server.settle()
+    assert len(server.datas) == before + 1
+    wire = server.datas[-1]
+    cte = re.search(rb"(?im)^Content-Transfer-Encoding: *(\S+)", wire)
+    assert (cte is not None and cte.group(1) == b"quoted-printable") == upgraded
+    assert max(len(l) for l in wire.split(b"\r\n")) <= 998
+    if not upgraded:
+        assert wire.endswith(re.sub(r"\r\n|\r", "\r\n", body).encode() + b"\r\n")

@@ -333,8 +333,9 @@ class Entity:
             bool(self.encoding) or not self.canonical)
 
     def has_long_line(self) -> bool:
-        """A body line (LF-separated, a final CR not counted) longer than
-        998 octets, as the generator would write it: string bodies as UTF-8
+        """A body line (ended by CRLF, CR or LF: the rule of
+        :mod:`~.lines`, which the DATA writer shares) longer than 998
+        octets, as the generator would write it: string bodies as UTF-8
         (buildmessage's encoding), file bodies as their octets (read in
         blocks).  Parts with subordinates: ``False``."""
         if self.value == "string":

@@ -13,6 +13,7 @@ import re
 from typing import Iterable, Optional, Sequence, Tuple
 
 from .headers import TCL_SPACE
+from .lines import LineMeter
 
 # tcllib-exact quoted-printable (with the lone-dot fix) from the sibling module
 from .qp import QPEncoder, qp_decode
@@ -131,51 +132,33 @@ def choose_encoding(content: str, params: Sequence[Tuple[str, str]],
 
 
 # --- lines too long to send unencoded (RFC 5322 §2.1.1) -----------------------
-
-def _too_long(line_octets: int, ends_cr: bool, limit: int) -> bool:
-    # a CR right before the LF belongs to the line break, not the line
-    return line_octets - (1 if ends_cr else 0) > limit
-
-
-def string_has_long_line(text: str, limit: int) -> bool:
-    """Whether an LF-separated line of ``text`` is longer than ``limit``
-    octets once written as UTF-8 (a final CR not counted).
-
-    Scans in blocks of about 1 MiB split at line ends (``str.split`` runs
-    at C speed; a regex for long runs backtracks at every position), so
-    memory stays bounded for big bodies."""
-    if len(text) * 4 <= limit:
-        return False
-    floor = limit // 4  # lines of at most this many chars cannot be too long
-    start, n = 0, len(text)
-    while start < n:
-        end = min(n, start + (1 << 20))
-        if end < n:
-            cut = text.rfind("\n", start, end)
-            if cut < 0:
-                return True  # a line of over a million chars
-            end = cut + 1
-        lines = text[start:end].split("\n")
-        if max(map(len, lines)) > floor:
-            for line in lines:
-                if len(line) > floor:
-                    if line.endswith("\r"):
-                        line = line[:-1]
-                    if len(line) > limit or len(line.encode("utf-8", "surrogatepass")) > limit:
-                        return True
-        start = end
-    return False
-
+# A line ends at CRLF, CR or LF, as on the wire (lines.py: the DATA writer
+# uses the same rule and the same meter).
 
 _SCAN_BLOCK = 64 * 1024
 
 
+def string_has_long_line(text: str, limit: int) -> bool:
+    """Whether a line of ``text`` (ended by CRLF, CR or LF) is longer than
+    ``limit`` octets once written as UTF-8.
+
+    Scans in blocks of 1 MiB characters, so memory stays bounded for big
+    bodies."""
+    if len(text) * 4 <= limit:
+        return False
+    meter = LineMeter(limit)
+    for start in range(0, len(text), 1 << 20):
+        if meter.feed(text[start:start + (1 << 20)].encode("utf-8", "surrogatepass")) is not None:
+            return True
+    return False
+
+
 def file_has_long_line(path: str, offset: int, count: Optional[int], limit: int) -> bool:
     """Whether the file window (``count`` octets from ``offset``; ``None``:
-    to the end) has an LF-separated line longer than ``limit`` octets (a
-    final CR not counted).  Reads 64 KiB blocks; an unreadable file gives
-    ``False`` (the generator reports the open error)."""
-    long_run = re.compile(rb"[^\n]{%d,}" % (limit + 1))
+    to the end) has a line (ended by CRLF, CR or LF) longer than ``limit``
+    octets.  Reads 64 KiB blocks; an unreadable file gives ``False`` (the
+    generator reports the open error)."""
+    meter = LineMeter(limit)
     try:
         f = open(path, "rb")
     except OSError:
@@ -183,32 +166,15 @@ def file_has_long_line(path: str, offset: int, count: Optional[int], limit: int)
     with f:
         f.seek(offset)
         left = count
-        carry, carry_cr = 0, False  # the unfinished line so far
         while left is None or left > 0:
             block = f.read(_SCAN_BLOCK if left is None else min(_SCAN_BLOCK, left))
             if not block:
                 break
             if left is not None:
                 left -= len(block)
-            first = block.find(b"\n")
-            if first < 0:
-                carry += len(block)
-                carry_cr = block.endswith(b"\r")
-                if carry > limit + 1:
-                    return True
-                continue
-            head = block[:first]
-            if _too_long(carry + len(head), head.endswith(b"\r") if head else carry_cr, limit):
+            if meter.feed(block) is not None:
                 return True
-            last = block.rfind(b"\n")
-            for m in long_run.finditer(block, first + 1, last):
-                if _too_long(m.end() - m.start(), block[m.end() - 1:m.end()] == b"\r", limit):
-                    return True
-            tail = block[last + 1:]
-            carry, carry_cr = len(tail), tail.endswith(b"\r")
-            if carry > limit + 1:
-                return True
-        return _too_long(carry, carry_cr, limit)
+    return False
 
 
 # --- base64 -----------------------------------------------------------------

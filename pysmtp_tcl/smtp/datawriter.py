@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
-_EOL = re.compile(rb"\r\n|\r|\n")
+# What ends a line is one rule for the package (mime/lines.py): the MIME
+# layer's long-line check splits lines exactly as this writer does.
+from ..mime.lines import EOL as _EOL, MAX_LINE, LineMeter
+
 _DOT = re.compile(rb"\r\n\.")
-#: RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6: at most 998 octets before CRLF.
-MAX_LINE = 998
 
 
 class LineTooLong(ValueError):
@@ -33,16 +34,18 @@ class DataEncoder:
     ``CRLF.CRLF`` and contains no bare CR or LF.
 
     :ivar eight_bit: whether the message has octets above 0x7F.
-    :ivar size: octets of the message as normalised, before dot-stuffing
-        and before the closing CRLF this encoder may add (what RFC 1870 SIZE
-        declares, and what tcllib declares: the length of ``buildmessage``).
+    :ivar size: octets of the message as sent, line ends normalised and
+        the closing CRLF this encoder adds included, dot-stuffing excluded:
+        RFC 1870 §5's message size (complete after :meth:`finish`).  tcllib
+        declares the *characters* of ``buildmessage``'s result and leaves
+        out the closing CRLF it adds, so it under-declares (COMPATIBILITY.md
+        S20).
     """
 
     def __init__(self) -> None:
         self._pending_cr = False   # chunk ended in CR: may pair with next LF
         self._at_bol = True        # next octet starts a line
-        self._line_len = 0         # octets of the current, unfinished line
-        self.lines = 1             # current line number (for error texts)
+        self._meter = LineMeter(MAX_LINE)
         self.size = 0
         self.eight_bit = False     # an octet above 0x7F was seen (RFC 6152)
 
@@ -70,37 +73,22 @@ class DataEncoder:
         return stuffed
 
     def _check_lines(self, text: bytes) -> None:
-        # Split per chunk (chunks are bounded): C-speed, unlike a regex scan
-        # for 999 non-CRLF octets, which backtracks at every position.
-        parts = text.split(b"\r\n")
-        self._line_len += len(parts[0])
-        if len(parts) > 1:
-            if self._line_len > MAX_LINE:
-                self._too_long(0)
-            longest = max(map(len, parts[1:-1]), default=0)
-            if longest > MAX_LINE:
-                self._too_long(next(i for i in range(1, len(parts) - 1) if len(parts[i]) > MAX_LINE))
-            self.lines += len(parts) - 1
-            self._line_len = len(parts[-1])
-        if self._line_len > MAX_LINE:
-            self._too_long(0)
-
-    def _too_long(self, offset: int) -> None:
-        raise LineTooLong("message line %d is longer than %d octets (RFC 5322 §2.1.1): "
-                          "refusing to send it" % (self.lines + offset, MAX_LINE))
+        bad = self._meter.feed(text)
+        if bad is not None:
+            raise LineTooLong("message line %d is longer than %d octets (RFC 5322 §2.1.1): "
+                              "refusing to send it" % (bad, MAX_LINE))
 
     def finish(self) -> bytes:
         """Close the message body: a pending CR and the final CRLF if
         missing.  The caller then sends the terminating ``.CRLF`` (tcllib
         sends it as a command of its own, with its own ``-debug`` line)."""
         out = b""
-        if self._pending_cr:
+        if self._pending_cr or not self._at_bol:
+            # a CR of the message itself, or the line end the last line
+            # lacks: either way two octets the server receives (RFC 1870 §5)
             self._pending_cr = False
             out += b"\r\n"
-            self.size += 2  # a CR of the message itself
-            self._at_bol = True
-        if not self._at_bol:
-            out += b"\r\n"
+            self.size += 2
             self._at_bol = True
         return out
 
