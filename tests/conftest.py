@@ -19,6 +19,20 @@ sys.path.insert(0, str(REPO / "tests"))
 from support.aio import AioServer  # noqa: E402
 from support.scripted import ScriptedServer  # noqa: E402
 
+# Property tests in the landing gate are deterministic: "gate" (the
+# default) derives each test's examples from its own code (derandomize), and
+# reads and writes no example database, so a fresh clone, CI and a
+# developer's machine run the same examples with the pinned hypothesis
+# (scripts/ci-constraints.txt); the inputs that once failed are explicit
+# @example()s next to their tests.  "random" is for the longer random run
+# outside the gate (scripts/test-random): fresh examples each time, failures
+# remembered in .hypothesis/ and printed with a reproduction blob.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("gate", derandomize=True, database=None, print_blob=True)
+_hyp_settings.register_profile("random", derandomize=False, print_blob=True)
+_hyp_settings.load_profile(os.environ.get("PYSMTP_TCL_HYPOTHESIS_PROFILE", "gate"))
+
 
 @pytest.fixture
 def interp():

@@ -145,3 +145,15 @@ def test_a_bare_cr_ends_a_line_for_the_mime_layer_as_on_the_wire(tcl, server, bo
     assert max(len(l) for l in wire.split(b"\r\n")) <= 998
     if not upgraded:
         assert wire.endswith(re.sub(r"\r\n|\r", "\r\n", body).encode() + b"\r\n")
+
+
+def test_the_landing_gate_runs_property_tests_derandomized():
+    # tests/conftest.py loads the "gate" profile unless the random run asks
+    # for another (scripts/test-random): same examples on every machine,
+    # no example database carried between runs.
+    import os
+
+    from hypothesis import settings as current
+
+    if os.environ.get("PYSMTP_TCL_HYPOTHESIS_PROFILE", "gate") == "gate":
+        assert current().derandomize is True and current().database is None
