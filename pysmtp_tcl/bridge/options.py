@@ -39,18 +39,22 @@ def list_string(ctx: Any, items: List[str]) -> str:
     return str(ctx.tk.call("format", "%s", tuple(items)))
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A header value may hold a line break only as folding: CRLF or LF followed
 # by SP or HTAB (RFC 5322 §2.2.3).  Anything else is a forged field.
 _BAD_BREAK = re.compile(r"\r\n(?![ \t])|\n(?![ \t])|\r(?!\n)|\x00")
 
 
 def refuse_control(option: str, value: str) -> None:
-    """Reject control characters in a value that ends up in an SMTP command
-    (CR/LF would inject commands: RFC 5321 §2.3.8)."""
-    if _CONTROL.search(value):
-        raise TclError('%s value "%s" contains a control character (CR, LF, NUL ...):'
-                       " refused, it would inject SMTP commands" % (option, _visible(value)))
+    """Reject a value that ends up in an SMTP command and holds a character
+    no command line may (C0 such as CR/LF/NUL, DEL, C1, U+2028/U+2029: the
+    renderer's rule, :func:`pysmtp_tcl.smtp.commands.forbidden_char`), with
+    the text of the other bad-input errors."""
+    from ..smtp.commands import char_name, forbidden_char, shown
+
+    c = forbidden_char(value)
+    if c is not None:
+        raise TclError("%s value %s cannot be used in SMTP commands: it contains %s (RFC 5321 §2.3.8)"
+                       % (option, shown(value), char_name(c)), ("SMTP", "BADINPUT", option))
 
 
 def refuse_header_injection(option: str, name: str, value: str) -> None:

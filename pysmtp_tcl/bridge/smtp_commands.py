@@ -7,9 +7,11 @@ from typing import Any, Dict, List, Tuple
 
 from ..smtp import envelope as envmod
 from ..smtp.auth import MECHANISMS as AUTH_MECHANISMS
+from ..smtp.commands import CommandError
+from ..smtp.failures import INTERNAL_TEXT, LOG
 from ..smtp.session import (AuthFailure, CredentialsRefused, EnvelopeError, OpenFailure,
                             ProtocolFailure, SessionOptions)
-from ..smtp.sendmessage import SendRequest, Services, send
+from ..smtp.sendmessage import InputError, InternalFailure, SendRequest, Services, send
 from .context import Context
 from .options import (boolean, list_string, refuse_control, refuse_header_injection,
                       split_list)
@@ -117,7 +119,7 @@ def _split_list(ctx: Context, value: str) -> List[str]:
 def _services(ctx: Context) -> Services:
     # The mime layer's Python functions, called directly (no Tcl round trip),
     # with the side effects tcllib's calls have (token numbers, clock).
-    from ..mime import unique_id
+    from ..mime import address, unique_id
     from .mime_text_commands import parse_addresses
 
     return Services(
@@ -125,6 +127,7 @@ def _services(ctx: Context) -> Services:
         now_proper=lambda: str(ctx.call("::mime::parsedatetime", "-now", "proper")),
         unique_id=unique_id,
         user=str(ctx.call("set", "::tcl_platform(user)")),
+        parse_quietly=lambda s: address.parseaddress(s, str(ctx.call("info", "hostname"))),
     )
 
 
@@ -165,9 +168,23 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
     """``smtp::sendmessage token ?option value ...?`` (tcllib smtp 1.5.1).
 
     Returns ``""`` or a list of ``{address code diagnostic}``; raises a Tcl
-    error for option, envelope and connection failures and returns code 7
-    for protocol failures, with tcllib's texts.
+    error for option, envelope, bad-input (``-errorcode {SMTP BADINPUT
+    option}``) and connection failures and returns code 7 for protocol
+    failures, with tcllib's texts.  No Python exception text ever reaches
+    the script: a bug of ours is a Tcl error with ``-errorcode {SMTP
+    INTERNAL}`` (code 7 when it happens during the dialogue), logged to the
+    Python logger ``pysmtp_tcl``.
     """
+    try:
+        return _sendmessage(ctx, token, *args)
+    except (TclError, TclReturn):
+        raise
+    except Exception as e:  # last resort: no Python text reaches the script
+        LOG.error("internal error in smtp::sendmessage", exc_info=(type(e), e, e.__traceback__))
+        raise TclError(INTERNAL_TEXT, ("SMTP", "INTERNAL")) from None
+
+
+def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
     o = parse_options(ctx, args)
     entity = ctx.tokens.lookup(token)
     if entity is None:
@@ -185,7 +202,8 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
             tlsrequire = tlsrequire and not ctx.route.plain
         client = o["client"] or ("localhost" if o["servers"] == "localhost"
                                  else str(ctx.call("info", "hostname")))
-        return SessionOptions(servers=servers, ports=ports, client=client, debug=o["debug"],
+        return SessionOptions(servers=servers, ports=ports, client=client,
+                              client_is_default=not o["client"], debug=o["debug"],
                               maxsecs=o["maxsecs"], queue=o["queue"], usetls=o["usetls"],
                               tlspolicy=_tlspolicy(ctx, o["tlspolicy"]), tlsimport=tlsimport,
                               username=o["username"], password=o["password"],
@@ -205,6 +223,15 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
             refused = _deliver(ctx, req, o, debug)
     except envmod.EnvelopeError as e:
         raise TclError(str(e)) from None
+    except InputError as e:
+        # bad input, like tcllib's option errors: a Tcl error, nothing sent
+        raise TclError(str(e), ("SMTP", "BADINPUT", e.option)) from None
+    except CommandError as e:
+        # a value refused by the renderer during the dialogue (the checks
+        # before connecting make this rare); the session was aborted
+        raise TclError(str(e), ("SMTP", "BADINPUT")) from None
+    except InternalFailure:
+        raise TclError(INTERNAL_TEXT, ("SMTP", "INTERNAL")) from None
     except EnvelopeError as e:
         raise TclError(str(e), ("SMTP", "SMTPUTF8")) from None
     except CredentialsRefused as e:

@@ -18,12 +18,34 @@ from typing import Callable, Dict, Generator, List, Optional
 
 Mechanism = Generator[bytes, bytes, None]
 
+
+class CredentialError(ValueError):
+    """A credential a mechanism cannot carry intact.
+
+    :ivar option: ``-username`` or ``-password``.
+    :ivar reason: why (with the RFC section).
+    """
+
+    def __init__(self, option: str, reason: str) -> None:
+        super().__init__("%s %s" % (option, reason))
+        self.option = option
+        self.reason = reason
+
+
+def _refuse(username: str, password: str, chars: str, why: str) -> None:
+    for option, value in (("-username", username), ("-password", password)):
+        for c in chars:
+            if c in value:
+                raise CredentialError(option, "contains U+%04X, which %s" % (ord(c), why))
+
 #: Strongest first, as tcllib's ``SASL::mechanisms`` orders them.
 PREFERENCE: List[str] = ["CRAM-MD5", "LOGIN", "PLAIN"]
 
 
 def plain(username: str, password: str) -> Mechanism:
-    """RFC 4616: one response ``authzid NUL authcid NUL passwd``."""
+    """RFC 4616: one response ``authzid NUL authcid NUL passwd``; a NUL in
+    either would move the field boundaries (RFC 4616 §2: UTF8SAFE)."""
+    _refuse(username, password, "\0", "would change the PLAIN fields (RFC 4616 §2)")
     yield b""
     yield b"\0" + username.encode("utf-8") + b"\0" + password.encode("utf-8")
 
@@ -43,10 +65,11 @@ def cram_md5(username: str, password: str) -> Mechanism:
 
 
 def xoauth2(username: str, token: str) -> Mechanism:
-    """Google/Microsoft XOAUTH2: ``user=U^Aauth=Bearer T^A^A``.  A refused
-    token comes back as an error document in a further 334 challenge,
-    which is answered with an empty response (the server then fails the
-    exchange with 535)."""
+    """Google/Microsoft XOAUTH2: ``user=U^Aauth=Bearer T^A^A`` (a ^A in
+    either would add fields).  A refused token comes back as an error
+    document in a further 334 challenge, which is answered with an empty
+    response (the server then fails the exchange with 535)."""
+    _refuse(username, token, "\x01", "separates XOAUTH2 fields")
     yield b""
     yield b"user=" + username.encode("utf-8") + b"\x01auth=Bearer " + token.encode("utf-8") + b"\x01\x01"
     yield b""
@@ -64,8 +87,10 @@ def oauthbearer(username: str, token: str, host: Optional[str] = None,
     ``host``/``port`` name the server connected to (optional key/value
     pairs).  When the server refuses the token it sends an error document
     as a further 334 challenge (§3.2.2); the client must then answer with a
-    lone ``^A`` and the server ends the exchange with a failure reply.
+    lone ``^A`` and the server ends the exchange with a failure reply.  A
+    ^A in the user name or token would add key/value pairs: refused.
     """
+    _refuse(username, token, "\x01", "separates OAUTHBEARER key/value pairs (RFC 7628 §3.1)")
     yield b""
     kv = b""
     if host:
@@ -97,3 +122,22 @@ def offered_mechanisms(ehlo_args: List[str]) -> List[str]:
         if line.startswith("AUTH"):
             return [m.upper() for m in line[5:].split()]
     return []
+
+
+def responses(mechanism: str, username: str, password: str,
+              challenge: bytes = b"<1.1@preflight.invalid>", **endpoint: object) -> List[bytes]:
+    """Every response ``mechanism`` gives when each challenge is
+    ``challenge``: lets the caller check, before connecting, that the
+    responses can be sent (the same renderer checks them on the wire).
+
+    :param endpoint: ``host``/``port`` for :data:`WANTS_ENDPOINT` mechanisms.
+    :raises CredentialError: the credentials cannot be carried.
+    """
+    gen = MECHANISMS[mechanism](username, password, **(endpoint if mechanism in WANTS_ENDPOINT else {}))
+    next(gen)
+    out: List[bytes] = []
+    while True:
+        try:
+            out.append(gen.send(challenge))
+        except StopIteration:
+            return out

@@ -89,12 +89,20 @@ class Connection:
             tcllib reports an asynchronous connect failure.
         """
         try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+            try:
+                infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+            except (UnicodeError, ValueError):
+                # A name Python's IDNA codec refuses (a control character,
+                # U+2028, an over-long label, NUL): hand the resolver the
+                # octets Tcl's socket would (UTF-8, NUL as C0 80), so the
+                # error is the resolver's, as in Tcl, never Python's text.
+                infos = socket.getaddrinfo(host.encode("utf-8", "surrogatepass").replace(b"\0", b"\xc0\x80"),
+                                           port, 0, socket.SOCK_STREAM)
         except socket.gaierror as e:
             raise SMTPIOError("couldn't open socket: " + (e.strerror or str(e)), e.errno,
                               direct=True) from None
-        except (UnicodeError, OverflowError, TypeError, ValueError) as e:
-            raise SMTPIOError("couldn't open socket: " + str(e), direct=True) from None
+        except (UnicodeError, OverflowError, TypeError, ValueError):
+            raise SMTPIOError("couldn't open socket: Name or service not known", direct=True) from None
         last: Optional[int] = None
         deadline = None if timeout is None else time.monotonic() + timeout
         for family, type_, proto, _, addr in infos:
@@ -234,13 +242,15 @@ class Connection:
                 raise SMTPIOError(PREMATURE_EOF)
             self._buf += chunk
 
-    def poll_input(self) -> bool:
+    def poll_input(self, data_only: bool = False) -> bool:
         """Take in whatever the server has sent, without waiting.
 
-        :returns: True when unread input (or end-of-file) is waiting: before
-            the final dot that means the server replied early.
+        :param data_only: count only octets, not an end-of-file.
+        :returns: True when unread input (or, unless ``data_only``,
+            end-of-file) is waiting: before the final dot that means the
+            server replied early; after a reply, that it sent more than one.
         """
-        if self._buf or self._eof:
+        if self._buf or (self._eof and not data_only):
             return True
         if self.sock is None:
             return False
@@ -249,9 +259,10 @@ class Connection:
         except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False  # nothing (or only TLS housekeeping) arrived
         except OSError:
-            return True  # let the reader report the error
+            return not data_only  # let the reader report the error
         if not chunk:
             self._eof = True
+            return not data_only
         self._buf += chunk
         return True
 

@@ -6,6 +6,7 @@ headers must be added to the outgoing copy of the message.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -26,6 +27,18 @@ class EnvelopeError(Exception):
     """Bad option values; ``str(e)`` is tcllib's error text."""
 
 
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+
+
+def unfold(value: str) -> str:
+    """RFC 5322 §2.2.3: remove each line break (CRLF, or the LF a Tcl
+    script writes) that is followed by white space.  Header values are
+    unfolded before their addresses are parsed, so a folded value cannot
+    carry a line break into a quoted local part or domain literal, and from
+    there into MAIL FROM or RCPT TO."""
+    return _FOLD.sub("", value) if "\n" in value else value
+
+
 @dataclass
 class Envelope:
     """What one send needs.
@@ -38,6 +51,10 @@ class Envelope:
     :ivar originator: the originator string (the digest's From).
     :ivar subject: first -header Subject value, if any.
     :ivar bcc_name: ``Bcc`` or ``Resent-Bcc`` (for the digest subject).
+    :ivar sender_source: where ``sender`` came from, for error texts
+        (``-originator``, ``-header From``, ``$tcl_platform(user)``).
+    :ivar recipient_parts: ``(option, values)`` the recipients were joined
+        from (see :meth:`sources`); ``bcc_parts`` the same for ``bcc``.
     """
 
     sender: str
@@ -51,6 +68,19 @@ class Envelope:
     date_name: str = "Date"
     message_id_name: str = "Message-ID"
     needs: List[str] = field(default_factory=list)
+    sender_source: str = "-originator"
+    recipient_parts: List[Tuple[str, List[str]]] = field(default_factory=list)
+    bcc_parts: List[Tuple[str, List[str]]] = field(default_factory=list)
+
+    def sources(self, parse: AddressParser) -> Tuple[List[str], List[str]]:
+        """The option each recipient and each Bcc recipient came from
+        (``-recipients``, ``-header To`` …), for error texts.
+
+        :param parse: a parser without side effects (tcllib's
+            ``parseaddress`` uses a token number per call; this one must not).
+        """
+        return (_sources(self.recipients, self.recipient_parts, parse),
+                _sources(self.bcc, self.bcc_parts, parse))
 
 
 class _Headers:
@@ -105,6 +135,7 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
     senderL, senderM = name["sender"]
     toL, toM = name["to"]
 
+    sender_source = "-originator"
     if originator == "":
         sender = ""
         orig = ""
@@ -114,12 +145,14 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
         if not orig:
             if fromL not in h:
                 orig = user
+                sender_source = "$tcl_platform(user)"
             else:
                 orig = h.joined(fromL)
                 who = fromM
+                sender_source = "-header " + fromM
         if fromL not in h:
             h.add(fromM, orig)
-        addrs = parse(orig)
+        addrs = parse(unfold(orig))
         if len(addrs) > 1:
             raise EnvelopeError("too many mailboxes in %s: %s" % (who, orig))
         props = addrs[0] if addrs else {"error": _NO_MAILBOX}
@@ -128,36 +161,45 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
         sender = props.get("address", "")
         from_ = h.joined(fromL)
         if senderL not in h and orig != from_:
-            fa = parse(from_)
+            fa = parse(unfold(from_))
             fprops = fa[0] if fa else {"error": _NO_MAILBOX}
             if fprops.get("error"):
                 raise EnvelopeError("error in %s: %s" % (fromM, fprops["error"]))
             if fprops.get("address", "") != sender:
                 h.add(senderM, fprops["address"])
 
+    # (header, values) each recipient list was joined from, to name the
+    # source of a bad address in an error
+    rcpt_parts: List[Tuple[str, List[str]]] = []
     if recipients != "":
         who = "-recipients"
         rcpts = recipients
+        rcpt_parts.append(("-recipients", [recipients]))
     elif toL not in h:
         raise EnvelopeError('need -header "%s ..."' % toM)
     else:
         rcpts = h.joined(toL)
         who = toM
+        rcpt_parts.append(("-header " + toM, h.values[toL]))
         ccL, ccM = name["cc"]
         if ccL in h:
             rcpts += "," + h.joined(ccL)
             who += "/" + ccM
+            rcpt_parts.append(("-header " + ccM, h.values[ccL]))
         dccL, dccM = name["dcc"]
         if dccL in h:
             rcpts += "," + h.joined(dccL)
             who += "/" + dccM
+            rcpt_parts.append(("-header " + dccM, h.values[dccL]))
             h.remove(dccL)
 
     bccL, bccM = name["bcc"]
     bcc: List[str] = []
+    bcc_parts: List[Tuple[str, List[str]]] = []
     has_bcc = bccL in h
     if has_bcc:
-        for props in parse(h.joined(bccL)):
+        bcc_parts.append(("-header " + bccM, h.values[bccL]))
+        for props in parse(unfold(h.joined(bccL))):
             if props.get("error"):
                 raise EnvelopeError("error in %s: %s" % (bccM, props["error"]))
             bcc.append(props.get("address", ""))
@@ -168,7 +210,7 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
         h.add(bccM, "")
 
     vrcpts: List[str] = []
-    for props in parse(rcpts):
+    for props in parse(unfold(rcpts)):
         if props.get("error"):
             raise EnvelopeError("error in %s: %s" % (who, props["error"]))
         vrcpts.append(props.get("address", ""))
@@ -185,4 +227,24 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
     subject = h.values["subject"][0] if "subject" in h else None
     return Envelope(sender=sender, recipients=vrcpts, bcc=bcc, headers=out, originator=orig,
                     subject=subject, bcc_name=bccM, has_bcc=has_bcc, date_name=dateM,
-                    message_id_name=midM, needs=needs)
+                    message_id_name=midM, needs=needs, sender_source=sender_source,
+                    recipient_parts=rcpt_parts, bcc_parts=bcc_parts)
+
+
+def _sources(addresses: List[str], parts: List[Tuple[str, List[str]]],
+             parse: AddressParser) -> List[str]:
+    """Which option each of ``addresses`` came from.  tcllib parses the
+    joined values; parsing each value alone names its option, and is used
+    when it yields the same addresses (else every one gets all the names,
+    e.g. ``-header To/cc``)."""
+    if len(parts) == 1 and len(parts[0][1]) == 1:
+        return [parts[0][0]] * len(addresses)
+    fallback = "-header " + "/".join(name.split(" ", 1)[-1] for name, _ in parts)
+    names: List[str] = []
+    found: List[str] = []
+    for name, values in parts:
+        for v in values:
+            got = [p.get("address", "") for p in parse(unfold(v))]
+            found += got
+            names += [name] * len(got)
+    return names if found == addresses else [fallback] * len(addresses)

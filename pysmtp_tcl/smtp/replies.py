@@ -53,6 +53,15 @@ class Reply:
     def positive(self) -> bool:
         return 200 <= self.code < 300
 
+    @property
+    def well_formed(self) -> bool:
+        """A reply a server really sent, with a three-digit code 2xx-5xx
+        (RFC 5321 §4.2): not a local failure, not a line tcllib's ``scan``
+        merely read a number from."""
+        return (not self.local and bool(self.lines) and len(self.lines[0]) >= 3
+                and self.lines[0][0] in "2345" and self.lines[0][1:3].isdigit()
+                and self.lines[0][3:4] in ("", " ", "-") and self.code == int(self.lines[0][:3]))
+
     @classmethod
     def failure(cls, diagnostic: str, code: int = 400, keys: Tuple[str, ...] = ("diagnostic", "args", "code")) -> "Reply":
         """A locally generated reply (timeout, EOF, write error)."""

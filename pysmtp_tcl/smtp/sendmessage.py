@@ -8,13 +8,48 @@ shallow copy (COMPATIBILITY.md).
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, replace
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from . import auth
+from . import commands as cmds
 from . import envelope as envmod
 from .connection import Reactor
-from .session import (DebugSink, OpenFailure, ProtocolFailure, SessionOptions,  # noqa: F401
-                      open_session)
+from .failures import INTERNAL_TEXT, LOG
+from .replies import Reply
+from .session import (AuthFailure, CredentialsRefused, DebugSink, EnvelopeError,  # noqa: F401
+                      OpenFailure, ProtocolFailure, SessionOptions, open_session)
+
+
+class InputError(Exception):
+    """A value that cannot go into an SMTP command, found before connecting.
+
+    ``str(e)`` is the Tcl error text: the option the value came from, the
+    value (cut if long; never a password) and why, e.g. ``-header To address
+    "a\\tb@x.y" cannot be used in RCPT TO: it is not an RFC 5321 mailbox:
+    …``.
+
+    :ivar option: ``-originator``, ``-recipients``, ``-header To``,
+        ``-client``, ``-username``, ``-password`` …
+    """
+
+    def __init__(self, option: str, text: str) -> None:
+        super().__init__(text)
+        self.option = option
+
+
+class _CallerFailure(Exception):
+    """An exception of the caller's ``before_connect``: passed on as it is."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class InternalFailure(Exception):
+    """A bug of ours before anything was sent; its text is
+    :data:`~.failures.INTERNAL_TEXT` (the traceback went to the log)."""
 
 
 @dataclass(frozen=True)
@@ -45,12 +80,15 @@ class Services:
     :ivar now_proper: ``mime::parsedatetime -now proper`` (-> str).
     :ivar unique_id: ``mime::uniqueID`` (-> str).
     :ivar user: ``$tcl_platform(user)``.
+    :ivar parse_quietly: ``parse_addresses`` without its side effect on
+        token numbers (only used to name the source of a bad address).
     """
 
     parse_addresses: envmod.AddressParser
     now_proper: Callable[[], str]
     unique_id: Callable[[], str]
     user: str
+    parse_quietly: Optional[envmod.AddressParser] = None
 
 
 def message_source(entity: Any) -> Callable[[Callable[[bytes], None]], None]:
@@ -94,9 +132,11 @@ class Prepared:
 
 
 def prepare(req: SendRequest, services: Services) -> Prepared:
-    """Derive the envelope and the outgoing copy of the message.
+    """Derive the envelope and the outgoing copy of the message, and check
+    that every address can go into MAIL FROM/RCPT TO (:func:`check_envelope`).
 
     :raises envelope.EnvelopeError: bad option values (Tcl error).
+    :raises InputError: an address that is no RFC 5321 mailbox.
     """
     entity = req.entity
     env = envmod.derive(originator=req.originator, recipients=req.recipients, headers=req.headers,
@@ -106,6 +146,7 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
     for name in env.needs:
         added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
     outgoing = _without_blind_fields(entity).with_headers_appended(added)
+    check_envelope(env, services.parse_quietly or services.parse_addresses)
     return Prepared(env, outgoing, message_source(outgoing), services)
 
 
@@ -120,23 +161,26 @@ def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleast
     read after this returns or raises).
 
     :returns: refused recipients ``(address, code, diagnostic)``.
+    :raises InputError: the EHLO name or the credentials cannot be sent
+        (:func:`check_session`, before connecting).
     :raises OpenFailure, ProtocolFailure, session.EnvelopeError: see :func:`send`.
     """
     env = prepared.envelope
     opts = replace(opts, multiple=env.has_bcc)
+    check_session(opts)
     session = open_session(opts, reactor, debug)
     if on_session is not None:
         on_session(session)
-    status = "abort"
     try:
         refused = session.send_transaction(prepared.source, env.sender, env.recipients, atleastone)
         if env.has_bcc:
             refused = refused + session.send_transaction(prepared.bcc_source(), env.sender, env.bcc,
                                                          atleastone)
-        status = "orderly"
-        return refused
-    finally:
-        session.close(status)
+    except BaseException:
+        session.close("abort")
+        raise
+    session.close("orderly")  # raises ProtocolFailure when QUIT's reply shows the replies out of step
+    return refused
 
 
 def send(req: SendRequest, reactor: Reactor, services: Services,
@@ -147,18 +191,116 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
     :returns: refused recipients ``(address, code, diagnostic)`` (main
         recipients, then Bcc recipients).
     :raises envelope.EnvelopeError: bad option values (Tcl error).
+    :raises InputError: a value that cannot go into an SMTP command (Tcl
+        error), found before connecting.
     :raises OpenFailure: no server usable (Tcl error).
-    :raises ProtocolFailure: MAIL/DATA/final reply failed (Tcl code 7).
+    :raises ProtocolFailure: MAIL/DATA/final reply failed, the message could
+        not be produced, the replies went out of step, or an internal error
+        after connecting (Tcl code 7).
     :raises session.EnvelopeError: non-ASCII address without SMTPUTF8.
+    :raises InternalFailure: a bug of ours before connecting.
 
     ``before_connect``, if given, runs after the envelope is derived and
     returns the session options to use (tcllib only reads ``-servers`` and
     ``-ports`` as lists at that point, so their errors come after envelope
     errors).
     """
-    prepared = prepare(req, services)
-    opts = before_connect() if before_connect is not None else req.session
-    return transmit(prepared, opts, reactor, req.atleastone, debug)
+    opened: List[Any] = []  # the session, once connected
+    try:
+        prepared = prepare(req, services)
+        try:
+            opts = before_connect() if before_connect is not None else req.session
+        except Exception as e:  # e.g. the bridge's Tcl error for a malformed -servers list
+            raise _CallerFailure(e) from None
+        return transmit(prepared, opts, reactor, req.atleastone, debug, on_session=opened.append)
+    except _CallerFailure as e:
+        raise e.error from None
+    except _EXPECTED:
+        raise
+    except Exception as e:  # a bug of ours: never a Python text for the script
+        LOG.error("internal error in smtp::sendmessage", exc_info=(type(e), e, e.__traceback__))
+        if not opened:
+            raise InternalFailure(INTERNAL_TEXT) from None
+        opened[0].conn.close()  # whatever state it is in: no descriptor leaks
+        # after connecting, tcllib's shape for a local failure: code 7
+        raise ProtocolFailure(Reply.failure(INTERNAL_TEXT, keys=("code", "diagnostic"))) from None
+
+
+_EXPECTED = (envmod.EnvelopeError, InputError, OpenFailure, ProtocolFailure, EnvelopeError,
+             CredentialsRefused, cmds.CommandError)
+
+
+def _fail(source: str, e: cmds.CommandError, verb: str, what: str = "address") -> InputError:
+    return InputError(source, "%s %s %s cannot be used in %s: %s"
+                      % (source, what, cmds.shown(e.value), verb, e.reason))
+
+
+def check_envelope(env: envmod.Envelope, parse: envmod.AddressParser) -> None:
+    """Render MAIL FROM and every RCPT TO (Bcc too) the way the dialogue
+    will, before connecting: the renderer is the one the dialogue uses, so
+    what passes here passes on the wire; what fails is reported naming the
+    option it came from, and nothing is sent.  UTF-8 is allowed here;
+    whether the server takes it (SMTPUTF8) is known after EHLO (then a clear
+    error, nothing sent).
+
+    :param parse: an address parser without side effects (to name the
+        source of a bad address).
+    :raises InputError: the first address that cannot be sent.
+    """
+    try:
+        cmds.render(cmds.Mail(env.sender), utf8=True)
+    except cmds.CommandError as e:
+        raise _fail(env.sender_source, e, "MAIL FROM") from None
+    sources: Optional[Tuple[List[str], List[str]]] = None
+    for group, index in ((env.recipients, 0), (env.bcc, 1)):
+        for i, rcpt in enumerate(group):
+            try:
+                cmds.render(cmds.Rcpt(rcpt), utf8=True)
+            except cmds.CommandError as e:
+                sources = sources or env.sources(parse)
+                raise _fail(sources[index][i], e, "RCPT TO") from None
+
+
+def check_session(opts: SessionOptions) -> None:
+    """Render, before connecting, the other lines that carry a caller's
+    value: EHLO/HELO (``-client``) and the AUTH responses of every
+    mechanism that may be chosen (``-username``/``-password``).
+
+    :raises InputError: the first value that cannot be sent.
+    """
+    if not opts.client_is_default:
+        try:
+            cmds.render(cmds.Ehlo(opts.client))
+        except cmds.CommandError as e:
+            raise _fail("-client", e, "EHLO", "value") from None
+    if opts.username:
+        mechanisms = ([opts.auth_mechanism.upper()] if opts.auth_mechanism
+                      else list(opts.auth_preference or auth.PREFERENCE))
+        host = max(opts.servers, key=len, default="")
+        for mech in mechanisms:
+            if mech not in auth.MECHANISMS:
+                continue
+            try:
+                for response in auth.responses(mech, opts.username, opts.password, host=host, port=65535):
+                    cmds.render(cmds.AuthResponse(base64.b64encode(response).decode("ascii")))
+            except auth.CredentialError as e:
+                raise InputError(e.option, "%s %s cannot be used in AUTH %s: it %s"
+                                 % (e.option, _credential_shown(e.option, opts), mech, e.reason)) from None
+            except cmds.CommandError as e:
+                raise InputError("-username", "-username %s with a -password of %s cannot be "
+                                 "used in AUTH %s: %s"
+                                 % (cmds.shown(opts.username), _chars(len(opts.password)), mech,
+                                    e.reason.replace("the line", "the response line", 1))) from None
+
+
+def _credential_shown(option: str, opts: SessionOptions) -> str:
+    if option == "-password":
+        return "value of " + _chars(len(opts.password))  # never echo a password
+    return "value " + cmds.shown(opts.username)
+
+
+def _chars(n: int) -> str:
+    return "%d character%s" % (n, "" if n == 1 else "s")
 
 
 #: Fields that name hidden recipients.  tcllib strips them from -header

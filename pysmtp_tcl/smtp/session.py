@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -19,8 +20,11 @@ from itertools import zip_longest
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from . import auth
-from .connection import Connection, Reactor, SMTPIOError, _posix_text
+from . import commands as cmds
+from .commands import Command, CommandError
+from .connection import Connection, Reactor, SMTPIOError
 from .datawriter import DataEncoder
+from .failures import script_text
 from .replies import Reply, ReplyAssembler
 
 #: hear caps every wait at 600 s (tcllib: SF bug 836442).
@@ -86,6 +90,10 @@ class SessionOptions:
     servers: Sequence[str] = ("localhost",)
     ports: Sequence[str] = ("25",)
     client: str = "localhost"
+    #: ``client`` is tcllib's default (``[info hostname]``), not ``-client``:
+    #: when it is no valid domain, EHLO names the connection's own address
+    #: literal instead (RFC 5321 §4.1.4).
+    client_is_default: bool = False
     debug: bool = False
     maxsecs: float = 120
     queue: bool = False
@@ -160,6 +168,8 @@ class Session:
     authenticated: bool = False
     dead: Optional[str] = None  # why the connection is unusable, if it is
     refusal: Optional[str] = None  # why greet() gave up on this server
+    failed_greeting: Optional[str] = None  # why greet() gave up: EHLO/HELO failed
+    delivered: bool = False  # a final dot got its 2xx on this connection
 
     # -- tcllib's talk/hear ---------------------------------------------------
     def _say(self, line: str) -> None:
@@ -191,15 +201,22 @@ class Session:
                     self.dead = reply.diagnostic
                 return reply
 
-    def talk(self, secs: float, command: str, shown: Optional[str] = None) -> Optional[Reply]:
+    def talk(self, secs: float, command: Command, utf8: bool = False) -> Optional[Reply]:
         """Send ``command`` and read the reply (``None`` when ``secs`` is 0:
-        tcllib then does not wait).  ``shown`` replaces the command in the
-        ``-debug`` line (credentials are never printed)."""
+        tcllib then does not wait).  The line is made by
+        :func:`~.commands.render`, which refuses anything that is not one
+        well-formed command.  ``-debug`` never shows an AUTH response.
+
+        :raises CommandError: the command cannot be sent (nothing is written).
+        """
+        wire = cmds.render(command, utf8=utf8)
         if secs and self.opts.io_timeout is not None:
             secs = min(secs, self.opts.io_timeout)  # show the real wait (tcllib shows 3600 for RCPT)
-        self._say("--> %s (wait upto %s seconds)" % (command if shown is None else shown, _fmt_secs(secs)))
+        shown = ("[credentials redacted]" if isinstance(command, cmds.AuthResponse) and command.data != "*"
+                 else wire[:-2].decode("utf-8"))
+        self._say("--> %s (wait upto %s seconds)" % (shown, _fmt_secs(secs)))
         try:
-            self.conn.send(self._encode(command) + b"\r\n", max(float(secs), 1.0) if secs else 30.0)
+            self.conn.send(wire, max(float(secs), 1.0) if secs else 30.0)
         except SMTPIOError as e:
             self.dead = e.message
             return Reply.failure(e.message, keys=("code", "diagnostic"))
@@ -210,13 +227,6 @@ class Session:
     def _cap(self, secs: float) -> float:
         limit = MAX_WAIT if self.opts.io_timeout is None else min(MAX_WAIT, self.opts.io_timeout)
         return min(secs, limit)
-
-    def _encode(self, command: str) -> bytes:
-        try:
-            return command.encode("ascii")
-        except UnicodeEncodeError:
-            # Only reached with SMTPUTF8 negotiated (checked before MAIL).
-            return command.encode("utf-8")
 
     def has(self, keyword: str, params: bool = False) -> bool:
         """Whether EHLO advertised ``keyword``: a whole keyword line, as
@@ -235,19 +245,29 @@ class Session:
         rejected the server (tcllib then throws with that errorcode).
         """
         opts = self.opts
-        r = self.talk(300, "EHLO " + opts.client)
+        client = self._client_name()
+        verb = "EHLO"
+        r = self.talk(300, cmds.Ehlo(client))
         assert r is not None
-        if 500 <= r.code <= 599:
-            r = self.talk(300, "HELO " + opts.client)
+        if 500 <= r.code <= 599 and not self.dead:
+            verb = "HELO"
+            r = self.talk(300, cmds.Helo(client))
             assert r is not None
         if r.code != 250:
+            # tcllib reports the greeting's text here; the reply that failed
+            # says what went wrong (COMPATIBILITY.md S21)
+            if r.well_formed:
+                why = "%d %s" % (r.code, r.diagnostic)
+            else:
+                why = r.diagnostic or (r.lines[0] if r.lines else "")
+            self.failed_greeting = "%s to %s failed: %s" % (verb, self.server, why)
             self.conn.close()
             return False
         self.esmtp = list(r.args)
         if not opts.multiple and self.has("ONEX"):
-            self.talk(300, "ONEX")
+            self.talk(300, cmds.ONEX)
         if opts.queue and self.has("XQUE"):
-            self.talk(300, "QUED")
+            self.talk(300, cmds.QUED)
         if opts.usetls and not self.tls_tried and (self.has("STARTTLS") or self.has("TLS")):
             self.tls_tried = True
             upgraded = self._starttls(policy_failure)
@@ -260,14 +280,14 @@ class Session:
             else:
                 self.refusal = ("TLS required (-tlsrequire 1), but %s does not offer STARTTLS" % self.server
                                 if opts.usetls else "-tlsrequire 1 conflicts with -usetls 0")
-            self.talk(0, "QUIT")
+            self.talk(0, cmds.QUIT)
             self.conn.close()
             return False
         offers_auth = any(a.upper().startswith("AUTH") for a in self.esmtp)
         if opts.username and (opts.auth_mechanism or opts.auth_required) and not offers_auth:
             # tcllib sends unauthenticated when no AUTH is offered; with a
             # mechanism asked for by name that cannot be what the script meant.
-            self.talk(0, "QUIT")
+            self.talk(0, cmds.QUIT)
             self.conn.close()
             text = ("the server %s does not support authentication" % self.server if opts.account
                     else "-authmechanism %s: %s offers no AUTH" % (opts.auth_mechanism, self.server))
@@ -296,9 +316,26 @@ class Session:
                    "verified certificate (tls_certcheck off)" % (opts.username, self.server))
         else:
             return
-        self.talk(0, "QUIT")
+        self.talk(0, cmds.QUIT)
         self.conn.close()
         raise CredentialsRefused(why)
+
+    def _client_name(self) -> str:
+        """The EHLO argument: ``-client``, or tcllib's default host name; a
+        default that is no valid domain becomes the address literal of our
+        end of the connection (RFC 5321 §4.1.4)."""
+        name = self.opts.client
+        if self.opts.client_is_default:
+            try:
+                cmds.check_client_domain(name)
+            except CommandError:
+                try:
+                    host = self.conn.sock.getsockname()[0] if self.conn.sock is not None else ""
+                except OSError:
+                    host = ""
+                if host:
+                    return "[IPv6:%s]" % host.split("%", 1)[0] if ":" in host else "[%s]" % host
+        return name
 
     def _starttls(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> Optional[bool]:
         """STARTTLS and the greeting again over TLS (RFC 3207).
@@ -309,7 +346,7 @@ class Session:
             ``insecure``, tcllib's default).
         """
         opts = self.opts
-        r = self.talk(300, "STARTTLS")
+        r = self.talk(300, cmds.STARTTLS)
         assert r is not None
         if r.code == 220:
             try:
@@ -379,8 +416,11 @@ class Session:
     def _auth_exchange(self, mech: str) -> Reply:
         extra = {"host": self.server, "port": self.port} if mech in auth.WANTS_ENDPOINT else {}
         gen = auth.MECHANISMS[mech](self.opts.username, self.opts.password, **extra)
-        next(gen)
-        r = self.talk(300, "AUTH " + mech)
+        try:
+            next(gen)
+        except auth.CredentialError as e:  # checked before connecting too
+            return Reply(504, str(e), local=True)
+        r = self.talk(300, cmds.Auth(mech))
         assert r is not None
         while r.code == 334:
             try:
@@ -392,9 +432,9 @@ class Session:
             except StopIteration:
                 response = None
             if response is None:
-                r = self.talk(300, "*")  # RFC 4954 §4: cancel the exchange
+                r = self.talk(300, cmds.AUTH_CANCEL)  # RFC 4954 §4: cancel the exchange
             else:
-                r = self.talk(300, base64.b64encode(response).decode("ascii"), shown="[credentials redacted]")
+                r = self.talk(300, cmds.AuthResponse(base64.b64encode(response).decode("ascii")))
             assert r is not None
         return r
 
@@ -405,37 +445,46 @@ class Session:
         ``sendmessageaux``.
 
         :returns: refused recipients as ``(address, code, diagnostic)``.
-        :raises ProtocolFailure: MAIL, DATA or the final reply failed.
+        :raises ProtocolFailure: the message could not be produced (tcllib's
+            ``code 400`` shape, whatever the server advertises), MAIL, DATA
+            or the final reply failed, or the replies went out of step.
         :raises EnvelopeError: a non-ASCII address and no SMTPUTF8.
+        :raises CommandError: an address is no RFC 5321 mailbox (checked
+            before connecting too).
         """
         utf8 = any(not _ascii(a) for a in [sender, *recipients])
         if utf8 and not self.has("SMTPUTF8", params=True):
             bad = next(a for a in [sender, *recipients] if not _ascii(a))
             raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
-        cmd = "MAIL FROM:<%s>" % sender
+        params: List[Tuple[str, Optional[str]]] = []
         size_wanted = any(a.upper().startswith("SIZE") for a in self.esmtp)
         # One pass over the message (as tcllib's SIZE does) gives both the
         # size and whether 8-bit octets are in it.
         measured = None
         if size_wanted or self.has("8BITMIME"):
-            measured, kept = _measure(source)
+            try:
+                measured, kept = _measure(source)
+            except Exception as e:
+                # The same outcome as when the failure comes while sending
+                # DATA (tcllib's code 7, code 400); nothing was sent yet.
+                raise ProtocolFailure(Reply.failure(script_text(e), keys=("code", "diagnostic"))) from None
             if kept is not None:
                 # a small message is sent from this pass, not generated again
                 source = _replay(kept)
         if size_wanted and measured is not None:
-            cmd += " SIZE=%d" % measured.size
+            params.append(("SIZE", str(measured.size)))
         if measured is not None and measured.eight_bit and self.has("8BITMIME"):
-            cmd += " BODY=8BITMIME"  # RFC 6152 (tcllib never declares it: S17)
+            params.append(("BODY", "8BITMIME"))  # RFC 6152 (tcllib never declares it: S17)
         if utf8:
-            cmd += " SMTPUTF8"
-        r = self.talk(600, cmd)
+            params.append(("SMTPUTF8", None))
+        r = self.talk(600, cmds.Mail(sender, tuple(params)), utf8=utf8)
         assert r is not None
         if r.code != 250:
             raise ProtocolFailure(r)
         good = 0
         refused: List[Tuple[str, str, str]] = []
         for rcpt in recipients:
-            r = self.talk(3600, "RCPT TO:<%s>" % rcpt)
+            r = self.talk(3600, cmds.Rcpt(rcpt), utf8=utf8)
             assert r is not None
             if r.code in (250, 251):
                 good += 1
@@ -444,11 +493,11 @@ class Session:
         if good and (not refused or atleastone):
             self._data(source)
         else:
-            self.talk(300, "RSET")
+            self.talk(300, cmds.RSET)
         return refused
 
     def _data(self, source: MessageSource) -> None:
-        r = self.talk(300, "DATA")
+        r = self.talk(300, cmds.DATA)
         assert r is not None
         if r.code != 354:
             raise ProtocolFailure(r)
@@ -476,9 +525,10 @@ class Session:
             # tcllib sends "\r\n.\r\n", so the server delivers a truncated
             # message; we drop the connection instead, which makes the server
             # discard the transaction (RFC 5321 §3.8).
-            self.dead = str(e)
+            text = script_text(e)
+            self.dead = text
             self.conn.close()
-            raise ProtocolFailure(Reply.failure(_exc_text(e), keys=("code", "diagnostic"))) from None
+            raise ProtocolFailure(Reply.failure(text, keys=("code", "diagnostic"))) from None
         if self.conn.poll_input():
             # The server answered before the end of the message: whatever it
             # said, the final dot must not be sent (its 2xx would otherwise be
@@ -491,7 +541,7 @@ class Session:
                 early = Reply.failure("server replied before the end of the message: %d %s"
                                       % (early.code, early.diagnostic), keys=("code", "diagnostic"))
             raise ProtocolFailure(early)
-        r = self.talk(self.opts.maxsecs, ".")
+        r = self.talk(self.opts.maxsecs, cmds.DataEnd())
         self.final_reply = r
         if r is None:
             # -maxsecs 0: tcllib does not wait for the final reply; its
@@ -500,19 +550,66 @@ class Session:
             raise ProtocolFailure(Reply(354, keys=()))
         if r.code not in (250, 251):
             raise ProtocolFailure(r)
+        if self.conn.poll_input(data_only=True):
+            # More came than the one reply we asked for: the 2xx just read
+            # may belong to an earlier point of the dialogue (S16).
+            extra = self.hear(min(5.0, float(self.opts.maxsecs) or 5.0))
+            self.final_reply = extra  # by count, the final dot's real reply
+            self.dead = "server replies out of step"
+            self.conn.close()
+            raise ProtocolFailure(_out_of_step(r, extra))
+        self.delivered = True
 
     def close(self, how: str) -> None:
-        """tcllib's ``smtp::finalize -close orderly|abort|drop``."""
+        """tcllib's ``smtp::finalize -close orderly|abort|drop``.
+
+        ``orderly`` sends QUIT and reads its reply; after a delivered
+        message that reply must be QUIT's own: 221, or a 421, which may
+        answer any command (RFC 5321 §3.8).  Another well-formed reply is
+        one reply too many: if QUIT's 221 follows it, it was a late reply
+        to the final dot (the replies were out of step by one, and the
+        success read before was not the dot's); if nothing follows, it
+        cannot be told from a broken QUIT reply.  Either way the send is
+        not a success (S16).  A malformed reply, EOF or a time-out there is
+        ignored, as tcllib ignores QUIT's reply.
+
+        :raises ProtocolFailure: ``orderly`` only: the replies were, or may
+            have been, out of step.
+        """
         if how == "orderly":
             # On a dead connection the reply comes at once (hear), where
             # tcllib waits out the time-out (COMPATIBILITY.md S12).
-            self.talk(120, "QUIT")
-        elif how == "abort":
+            r = self.talk(120, cmds.QUIT)
+            if self.delivered and r is not None and r.well_formed and r.code not in (221, 421):
+                follow = self.hear(min(5.0, float(self.opts.maxsecs) or 5.0))
+                self.conn.close()
+                if follow.well_formed and follow.code == 221:
+                    self.final_reply = r  # by count, the final dot's real reply
+                    raise ProtocolFailure(_out_of_step(None, r))
+                raise ProtocolFailure(Reply.failure(
+                    "QUIT was answered \"%d %s\", not 221: the replies may be out of step, so whether "
+                    "the message was delivered is unknown" % (r.code, r.diagnostic), keys=("code", "diagnostic")))
+            self.conn.close()
+            return
+        if how == "abort":
             # tcllib writes both without waiting, even after the server
             # hung up (the writes then fail silently).
-            self.talk(0, "RSET")
-            self.talk(0, "QUIT")
+            self.talk(0, cmds.RSET)
+            self.talk(0, cmds.QUIT)
         self.conn.close()
+
+
+def _out_of_step(read: Optional[Reply], late: Reply) -> Reply:
+    """The failure for replies out of step: ``late`` came where no reply was
+    due (after ``read``, the final dot's reply, or as QUIT's reply).  By
+    count it is the final dot's real reply: a 4xx/5xx is reported as it
+    is; a 2xx cannot be told from a stray one, so it is a local failure that
+    says the message may have been delivered."""
+    if late.well_formed and late.code >= 400:
+        return Reply(late.code, late.diagnostic, list(late.args), list(late.lines))
+    what = "%d %s" % (late.code, late.diagnostic) if late.well_formed else late.diagnostic
+    return Reply.failure("server replies out of step: %s came after the reply to the final dot "
+                         "(the message may have been delivered)" % what, keys=("code", "diagnostic"))
 
 
 def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSink] = None) -> Session:
@@ -551,7 +648,9 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
             continue
         session = Session(conn, opts, debug, server=server, port=_port(port), tls=opts.tlsimport,
                           tls_verified=ctx is not None and (verifies(ctx) or opts.tls_fingerprint is not None))
-        greeting = session.hear(600)
+        # -maxsecs also bounds the wait for the greeting when it is shorter
+        # than tcllib's 600 s (a server that accepts and never greets).
+        greeting = session.hear(min(MAX_WAIT, opts.maxsecs) if opts.maxsecs > 0 else MAX_WAIT)
         last = greeting
         if greeting.code != 220:
             conn.close()
@@ -562,8 +661,13 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
         except AuthFailure:
             session.close("orderly")  # say QUIT; the failure is code 7 (S6)
             raise
+        except BaseException:
+            conn.close()
+            raise
         if ok:
             return session
+        if session.failed_greeting is not None:
+            last = session.failed_greeting
         if session.refusal is not None:
             last = session.refusal
             errorcode = ("SMTP", "TLSREQUIRED") if "-tlsrequire" in last else ("SMTP", "TLS")
@@ -580,11 +684,17 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
 
 
 def _port(port: str) -> int:
+    """A ``-ports`` element as Tcl's ``socket`` reads it: an integer, else a
+    service name (``smtp``, ``submission``: ``getservbyname`` for tcp)."""
+    text = str(port).strip()
     try:
-        n = int(str(port).strip(), 0)
+        n = int(text, 0)
     except ValueError:
-        raise SMTPIOError('expected integer but got "%s"' % port, direct=True,
-                          errorcode=("TCL", "VALUE", "INTEGER")) from None
+        try:
+            return socket.getservbyname(text, "tcp")
+        except (OSError, ValueError, UnicodeError):
+            raise SMTPIOError('expected integer but got "%s"' % port, direct=True,
+                              errorcode=("TCL", "VALUE", "INTEGER")) from None
     if n > 65535:
         raise SMTPIOError("couldn't open socket: port number too high", direct=True)
     if n < 0:  # Tcl hands it to getaddrinfo, which refuses it thus
@@ -634,13 +744,6 @@ def _ascii(s: str) -> bool:
 
 def _fmt_secs(secs: float) -> str:
     return str(int(secs)) if float(secs).is_integer() else str(secs)
-
-
-def _exc_text(e: Exception) -> str:
-    if isinstance(e, OSError) and not isinstance(e, SMTPIOError) and e.filename is not None and e.errno:
-        # What Tcl's open says (tcllib's buildmessage opens -file parts).
-        return 'couldn\'t open "%s": %s' % (e.filename, _posix_text(e))
-    return getattr(e, "message", None) or str(e)
 
 
 def _tcl_list_str(r: Reply) -> str:

@@ -27,6 +27,13 @@ BCC_M2 = Diff("data", "S14", "Bcc digest: tcllib writes the multipart boundary t
               theirs=r'boundary="<boundary-0>"\r\n;\r\n',
               ours=r'multipart/digest;\r\n\s+boundary="<boundary-0>"\r\n\r\n--<boundary-0>\r\n')
 
+#: SIZE counts the CRLF both add after a last line without one (RFC 1870 §5)
+SIZE_S20 = Diff("commands", "S20", "tcllib's SIZE leaves out the CRLF it adds before the dot",
+                theirs=r"SIZE=<len\(DATA\)-2>", ours=r"SIZE=<len\(DATA\)\+0>")
+#: a failed EHLO/HELO names itself; tcllib repeats the greeting's text
+EHLO_S21 = Diff("result", "S21", "tcllib reports the greeting's text for a failed EHLO/HELO",
+                theirs=r"^test\.example ESMTP scripted$", ours=r"^(EHLO|HELO) to 127\.0\.0\.1 failed: ")
+
 S = Scenario
 SCENARIOS = [
     # -- header sets and envelope derivation ------------------------------------
@@ -108,8 +115,9 @@ report $code $res $ropts
       servers=[{"greeting": ["220-test.example ESMTP", "220-second line", "220"]}]),
     S("greeting_eof", RCPT, servers=[{"greeting": ["__close__"]}]),
     S("ehlo_502_falls_back_to_helo", RCPT, servers=[{"ehlo": ["502 5.5.2 Command not recognized"]}]),
-    S("ehlo_421_no_helo", RCPT, servers=[{"ehlo": ["421 4.3.0 Try later"]}]),
-    S("ehlo_and_helo_550", RCPT, servers=[{"ehlo": ["550 no"], "helo": ["550 5.7.1 go away"]}]),
+    S("ehlo_421_no_helo", RCPT, servers=[{"ehlo": ["421 4.3.0 Try later"]}], differences=[EHLO_S21]),
+    S("ehlo_and_helo_550", RCPT, servers=[{"ehlo": ["550 no"], "helo": ["550 5.7.1 go away"]}],
+      differences=[EHLO_S21]),
     S("mail_550", RCPT, servers=[{"mail": ["550 5.7.1 Sender rejected"]}]),
     S("mail_451_multiline", RCPT, servers=[{"mail": ["451-4.3.0 Temporary failure", "451 4.3.0 try again"]}]),
     S("data_554", RCPT, servers=[{"data": ["554 5.3.0 No thanks"]}]),
@@ -129,9 +137,10 @@ report $code $res $ropts
     S("maxsecs_0", RCPT + " -maxsecs 0"),
     # -- advertised extensions ------------------------------------------------------
     S("ehlo_many_extensions", ENV, servers=[{"ehlo": EHLO_ALL}]),
-    S("size_declared", ENV, servers=[{"ehlo": ["250-test.example", "250-SIZE 1000000", "250 HELP"]}]),
+    S("size_declared", ENV, servers=[{"ehlo": ["250-test.example", "250-SIZE 1000000", "250 HELP"]}],
+      differences=[SIZE_S20]),
     S("size_and_bcc", ENV + " -header {Bcc b@example.org}",
-      servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}], differences=[BCC_M2]),
+      servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}], differences=[BCC_M2, SIZE_S20]),
     S("onex_sent_without_bcc", ENV,
       servers=[{"ehlo": ["250-test.example", "250-ONEX", "250 HELP"], "verbs": {"ONEX": ["250 2.0.0 one"]}}]),
     S("onex_not_sent_with_bcc", ENV + " -header {Bcc b@example.org}",
@@ -218,8 +227,10 @@ puts "second: $code $res"
                         theirs=r"Subject: x\r\nX-Injected: yes")]),
     S("s3_crlf_in_recipients", '-debug 1 -originator a@example.com '
       '-recipients "r@example.org>\\r\\nRCPT TO:<evil@example.org"',
-      differences=[Diff("result", "S3", "both refuse; ours names the option and the injection",
-                        theirs="^error in -recipients: ", ours="^-recipients value .* contains a control")]),
+      differences=[Diff("result", "S3", "both refuse; ours names the option and the character",
+                        theirs="^error in -recipients: ",
+                        ours=r"^-recipients value .* cannot be used in SMTP commands: it contains CR"),
+                   Diff("errorcode", "S3", "ours: SMTP BADINPUT <option>", ours="^SMTP BADINPUT -recipients$")]),
     S("s3_crlf_in_client", '-debug 1 -originator a@example.com -recipients r@example.org '
       '-client "vm\\r\\nXINJECT"', servers=[{"verbs": {"XINJECT": []}}],
       differences=[Diff(ALL, "S3", "tcllib writes the line break into EHLO (an injected command)",
@@ -288,7 +299,8 @@ SCENARIOS += [
       servers=[{"tls": True, "starttls": ["454 4.7.0 TLS not available"]}, {}],
       target="-servers {127.0.0.1 127.0.0.1} -ports {@PORT0@ @PORT1@}"),
     S("starttls_then_ehlo_refused", ENV,
-      servers=[{"tls": True, "ehlo_tls": ["554 5.7.0 not after TLS"], "helo": ["554 5.7.0 nor HELO"]}]),
+      servers=[{"tls": True, "ehlo_tls": ["554 5.7.0 not after TLS"], "helo": ["554 5.7.0 nor HELO"]}],
+      differences=[EHLO_S21]),
     S("tls_keyword_alone_starts_tls", ENV,
       servers=[{"tls": True, "ehlo": ["250-test.example", "250-X-NOT-STARTTLS", "250 TLS"]}]),
     S("extension_keywords_with_parameters", ENV + " -queue 1",
@@ -300,14 +312,17 @@ SCENARIOS += [
     S("bad_port_then_good", RCPT, target="-servers {127.0.0.1 127.0.0.1} -ports {notaport @PORT0@}"),
     S("port_too_high", RCPT, servers=[], target="-servers 127.0.0.1 -ports 99999"),
     S("bad_port_only", RCPT, servers=[], target="-servers 127.0.0.1 -ports notaport"),
-    S("ehlo_eof", RCPT, servers=[{"ehlo": ["__close__"]}]),
+    S("ehlo_eof", RCPT, servers=[{"ehlo": ["__close__"]}], differences=[EHLO_S21]),
     S("greeting_continuation_other_code", RCPT,
       servers=[{"greeting": ["220-test.example hello", "554 but no"]}]),
     S("ehlo_multiline_mixed_codes", ENV,
-      servers=[{"ehlo": ["250-test.example", "251-SIZE 1000", "250 HELP"]}]),
+      servers=[{"ehlo": ["250-test.example", "251-SIZE 1000", "250 HELP"]}], differences=[SIZE_S20]),
     S("rset_refused_after_all_rcpt_refused", "-debug 1 -originator a@example.com -recipients gone@example.org",
       servers=[{"rcpt": ["550 no"], "rset": ["500 what"]}]),
-    S("quit_refused_and_eof", RCPT, servers=[{"quit": ["500 5.5.1 no quitting", "__close__"]}]),
+    S("quit_refused_and_eof", RCPT, servers=[{"quit": ["500 5.5.1 no quitting", "__close__"]}],
+      differences=[Diff("code result stderr", "S16", "a reply other than 221/421 to QUIT after a message may be the "
+                        "final dot's late reply: tcllib ignores it (success); ours: code 7",
+                        ours=r"QUIT was answered \"500 5\.5\.1 no quitting\", not 221")]),
     S("originator_with_display_name", '-debug 1 -originator {"Joe Q" <joe@example.com>} -header {To r@example.org}'),
     S("from_header_two_mailboxes", '-debug 1 -header {From {a@example.com, b@example.com}} -header {To r@example.org}'),
     S("group_syntax_recipients", '-debug 1 -originator a@example.com '
@@ -340,7 +355,7 @@ SCENARIOS += [
                    Diff("commands stderr", "S17", "8-bit content to an 8BITMIME server: BODY=8BITMIME",
                         ours=r"BODY=8BITMIME")]),
     S("non_ascii_subject_header", ENV.replace("-header {Subject test}", '-header {Subject "caf\\u00e9"}'),
-      servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}]),
+      servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}], differences=[SIZE_S20]),
     S("non_ascii_display_name_originator", '-debug 1 -originator "Jos\\u00e9 <jose@example.com>" '
       '-header {To r@example.org}'),
 ]

@@ -92,9 +92,13 @@ def judge(sc: Scenario, out: Outcome, server: FaultServer) -> None:
     e = sc.expect
     if out.hang:
         out.problems.append("hang: not finished within %.1fs (took %.1fs)" % (sc.bound, out.elapsed))
-    if out.rc == 0 and out.result in ("", [], ()) and not server.final_2xx:
+    if out.rc == 0 and out.result in ("", [], ()) and (not server.final_2xx or e.rc != 0):
+        # a success the server never gave, or one read from replies out of
+        # step (a 2xx was sent, but not as the reply the client took it for)
         out.false_success = True
-        out.problems.append("false success: the server never answered the final dot with 2xx")
+        out.problems.append("false success: " + ("the server never answered the final dot with 2xx"
+                                                 if not server.final_2xx else
+                                                 "the right outcome is a failure (%s)" % e.describe()))
     if out.fd_delta or out.sock_delta:
         out.problems.append("leaked %d descriptors (%d sockets)" % (out.fd_delta, out.sock_delta))
     if sc.min_elapsed and out.elapsed < sc.min_elapsed and not out.hang:

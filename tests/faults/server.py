@@ -65,7 +65,10 @@ class Fault:
         ``drip_line``, ``drip_cont``, ``slow``, ``reply``, ``reply_close``,
         ``bare_lf``) and the stage-specific ones (``pre_greeting``,
         ``greeting_inject``, ``tls_inject``, ``tls_close``, ``tls_garbage``,
-        ``tls_stall``, ``stop_reading``, ``early_reply``).
+        ``tls_stall``, ``stop_reading``, ``early_reply``, ``early_reply_at``)
+        and the out-of-step ones (``double``: the normal reply twice in one
+        write; ``stray_then``: at the final dot, a stray 2xx and then
+        ``payload`` as the real reply, ``late_after`` seconds later).
     :ivar payload: raw bytes for ``reply``/``reply_close`` and friends.
     :ivar tls: offer STARTTLS (the server needs a TLS context).
     :ivar auth: offer ``AUTH PLAIN``.
@@ -80,6 +83,7 @@ class Fault:
     tls: bool = False
     auth: bool = False
     release_after: Optional[float] = None
+    late_after: float = 0.0
 
 
 class FaultServer:
@@ -417,6 +421,35 @@ class FaultServer:
             if a == "body_reset":
                 _set_linger0(p.sock)
             return False
+        if a == "double":
+            # One reply too many, in the same write as the right one: every
+            # later reply is read one command late.
+            if final:
+                self._final(p, normal)
+                p.send(normal)
+            else:
+                p.send(normal + normal)
+            return self._after_normal(p, stage)
+        if a == "stray_then":
+            # A stray 2xx (not an answer to the dot), then the real reply.
+            p.send(b"250 2.0.0 Ok: stray\r\n")
+            if self.fault.late_after:
+                time.sleep(self.fault.late_after)
+            self._final(p, payload)
+            return True
+        if a == "early_reply_at":
+            # The issue-7 server: 250 as soon as it has read the body's last
+            # line (payload), i.e. before the final dot, then 554 to the dot.
+            while True:
+                l = p.readline()
+                if not l:
+                    return False
+                if l == b".\r\n":
+                    break
+                if l == payload:
+                    p.send(b"250 2.0.0 Ok: queued early\r\n")
+            self._final(p, b"554 5.6.0 message refused after all\r\n")
+            return True
         if a == "early_reply":
             # A 2xx before the client has even sent the message: it is not
             # the reply to the final dot (which is refused below).

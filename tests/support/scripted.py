@@ -63,6 +63,8 @@ class ScriptedServer:
             "tls_context": None,
             "implicit_tls": None,
             "verbs": {},          # replies for any other verb, e.g. {"QUED": [...]}
+            "port": 0,            # 0: any free port (the rule); a test may ask for
+                                  # one it found free (e.g. a named service's)
         }
         unknown = set(cfg) - set(self.cfg)
         if unknown:
@@ -74,7 +76,7 @@ class ScriptedServer:
         self._socks: List[socket.socket] = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", self.cfg["port"]))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         t = threading.Thread(target=self._accept, daemon=True)
