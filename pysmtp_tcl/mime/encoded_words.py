@@ -258,7 +258,9 @@ def word_decode(encoded: str) -> Tuple[str, str, str]:
     if m is None:
         raise WordError("malformed word-encoded expression '%s'" % encoded)
     charset, method, data = m.groups()
-    enc = reversemapencoding(charset)
+    # RFC 2231 §5: "charset*language"
+    enc = reversemapencoding(charset) or (reversemapencoding(charset.split("*", 1)[0])
+                                          if "*" in charset else "")
     if not enc:
         raise WordError("unknown charset '%s'" % charset)
     if method in ("b", "B"):
@@ -286,20 +288,58 @@ def field_decode(field: str, codec: Optional[Codec] = None) -> str:
     by its text; white space between two encoded-words is dropped
     (RFC 2047 §6.2), as is white space before the first one (tcllib).
 
+    Differences from tcllib (COMPATIBILITY.md), all for input tcllib
+    garbles or refuses:
+
+    - adjacent encoded-words (only white space between them) in the same
+      charset are decoded together, so a character whose octets a sender
+      split across two words comes out whole (tcllib decodes each word
+      alone: ``Ã©`` or U+FFFD instead of ``é``);
+    - a word that cannot be decoded (unknown charset or method, bad
+      base64, a charset Tcl lacks) is left as it is, as RFC 2047 §6.3 asks
+      (tcllib fails the whole field with the word's error);
+    - an RFC 2231 §5 language suffix (``=?utf-8*en?Q?…?=``) is ignored.
+
     :param field: the header value.
     :param codec: charset conversion (default :class:`PythonCodec`).
     :returns: the decoded text.
-    :raises WordError: as :func:`word_decode`; ``unknown encoding``.
     """
     codec = codec or _DEFAULT_CODEC
-    out = []
+    out: list = []
+    run: list = []   # [enc, [octets...], start, end] of adjacent words
     pos = 0
+    after_word = True  # at the start, or right after a decoded word
+
+    def flush() -> None:
+        if run:
+            enc, chunks, start, end = run
+            try:
+                out.append(codec.convertfrom(enc, "".join(chunks)))
+            except WordError:
+                out.append(field[start:end])
+            run.clear()
+
     for m in _FIELD_WORD.finditer(field):
         prefix = field[pos:m.start()]
-        if prefix and not tcl_is_space(prefix):
-            out.append(prefix)
-        enc, _method, octets = word_decode(m.group(0))
-        out.append(codec.convertfrom(enc, octets))
+        space = tcl_is_space(prefix)
+        try:
+            enc, _method, octets = word_decode(m.group(0))
+        except WordError:
+            flush()
+            out.append(prefix + m.group(0))
+            after_word = False
+            pos = m.end()
+            continue
+        if run and space and run[0] == enc:
+            run[1].append(octets)
+            run[3] = m.end()
+        else:
+            flush()
+            if prefix and not (space and after_word):
+                out.append(prefix)
+            run[:] = [enc, [octets], m.start(), m.end()]
+        after_word = True
         pos = m.end()
+    flush()
     out.append(field[pos:])
     return "".join(out)
