@@ -132,6 +132,97 @@ def _strip_comments(value: str) -> str:
     return value
 
 
+# RFC 5322 §3.3 date-time with the obsolete forms of §4.3 (CFWS anywhere,
+# comments removed first; 2- and 3-digit years; optional seconds; any
+# letters for the day name, which is ignored as receivers must).
+_RFC_DATE = re.compile(r"""
+    (?:[A-Za-z]+\s*,\s*)?
+    (?P<day>\d{1,2})\s+(?P<mon>[A-Za-z]{3})\s+(?P<year>\d{2,4})\s+
+    (?P<hh>\d{1,2})\s*:\s*(?P<mm>\d{1,2})(?:\s*:\s*(?P<ss>\d{1,2}))?
+    (?:\s*(?P<zone>[+-]\d{4}|[A-Za-z]+))?""", re.X)
+_MONTH_NUM = {m.lower(): i for i, m in enumerate(_MONTHS) if m}
+# RFC 5322 §4.3: military zones other than "Z" are "-0000" (RFC 822 had
+# their signs reversed), so are unknown; "J" is not a zone.
+_MILITARY = frozenset("ABCDEFGHIKLMNOPQRSTUVWXY")
+
+
+def _uncomment(value: str) -> str:
+    """``value`` with every (nested) comment replaced by a space
+    (RFC 5322 §3.2.2); an unterminated comment runs to the end."""
+    out, depth, i = [], 0, 0
+    while i < len(value):
+        c = value[i]
+        if depth and c == "\\":
+            i += 2
+            continue
+        if c == "(":
+            depth += 1
+            if depth == 1:
+                out.append(" ")
+        elif c == ")" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _zone_minutes(zone: str):
+    """Minutes east of UTC for an RFC 5322 zone, ``None`` if unknown."""
+    if zone[0] in "+-":
+        hh, mm = int(zone[1:3]), int(zone[3:5])
+        if mm > 59:
+            return None
+        return (hh * 60 + mm) * (-1 if zone[0] == "-" else 1)
+    name = zone.upper()
+    if name == "Z" or name in _MILITARY:
+        return 0
+    if name in _NAMED_ZONES:
+        return _NAMED_ZONES[name] * 60
+    return None
+
+
+def _rfc5322_seconds(value: str, clock: "Clock"):
+    """Seconds since the epoch for an RFC 5322 date-time (obsolete forms
+    included), or ``None`` to let tcllib's ``clock scan`` path decide
+    (other shapes, years before 1900, impossible dates).
+
+    Two-digit years are 2000-2049 / 1950-1999 and three-digit years are
+    1900 + N (§4.3; Tcl's scanner makes 39-49 into 1939-1949 and 100 into
+    the year 100); seconds 60 (a leap second, §3.3) are the next minute's
+    first second (Tcl's scanner is a day off); military zones are -0000
+    (§4.3; Tcl applies them).  A zone Tcl may know (``CEST``) or no zone
+    at all (local time) is scanned by the clock, with the year fixed.
+    """
+    m = _RFC_DATE.fullmatch(_uncomment(value).strip(_TCL_WS))
+    if m is None or m["mon"].lower() not in _MONTH_NUM:
+        return None
+    digits = m["year"]
+    year = int(digits)
+    if len(digits) == 2:
+        year += 2000 if year < 50 else 1900
+    elif len(digits) == 3:
+        year += 1900
+    mon, day = _MONTH_NUM[m["mon"].lower()], int(m["day"])
+    hh, mm, ss = int(m["hh"]), int(m["mm"]), int(m["ss"] or 0)
+    if year < 1900 or not (1 <= day <= calendar.monthrange(year, mon)[1]) \
+            or hh > 23 or mm > 59 or ss > 60:
+        return None
+    zone = m["zone"]
+    offset = _zone_minutes(zone) if zone else None
+    if offset is not None:
+        return calendar.timegm((year, mon, day, hh, mm, 0, 0, 0, 0)) + ss - offset * 60
+    if len(digits) == 4 and ss < 60:
+        return None  # nothing to fix: tcllib's path, its texts and errors
+    text = "%02d %s %04d %02d:%02d:%02d" % (day, _MONTHS[mon], year, hh, mm, min(ss, 59))
+    if zone:
+        text += " " + zone
+    try:
+        return clock.scan(text, False) + (ss == 60)
+    except DateError:
+        return None
+
+
 def _zone(value: str) -> int:
     value = _strip_comments(value.replace("\t", " ").strip(_TCL_WS))
     x = value.rfind(" ")
@@ -145,6 +236,8 @@ def _zone(value: str) -> int:
         minutes = int(digits[:2]) * 60 + int(digits[2:])
         return -minutes if value[0] == "-" else minutes
     name = value.upper()
+    if name == "Z" or name in _MILITARY:
+        return 0  # RFC 5322 §4.3 (tcllib: unrecognized timezone-mnemonic)
     if name not in _NAMED_ZONES:
         raise DateError("unrecognized timezone-mnemonic: %s" % name)
     return _NAMED_ZONES[name] * 60
@@ -171,6 +264,8 @@ def parsedatetime(value: str, prop: str, clock: "Clock | None" = None) -> Union[
     clock = clock or _DEFAULT_CLOCK
     if value == "-now":
         seconds = clock.now()
+    elif (rfc := _rfc5322_seconds(value, clock)) is not None:
+        seconds = rfc
     else:
         m = _NUMERIC_ZONE.fullmatch(value)
         if m:
