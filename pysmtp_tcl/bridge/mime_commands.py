@@ -16,7 +16,6 @@ from ..mime import Entity, HeaderValueError, MimeError, build_message, generate
 from ..mime import mapencoding, reversemapencoding, unique_id
 from ..mime.body import BodyError, body_pieces, decode_string_body, reading_charset
 from ..mime.generator import open_body_file
-from ..mime.contenttype import format_content_type
 from ..mime.parser import parse_file, parse_lines, parse_string
 from ..mime.tclarray import array_order
 from .registry import TclError, TclReturn, tclcommand, to_tcl
@@ -319,7 +318,7 @@ def getheader(ctx: Any, token: str, *key: str) -> Any:
         te = e.checked_transfer_encoding()
         if te:
             out += ["Content-Transfer-Encoding", te]
-        out += ["Content-Type", format_content_type(e)]
+        out += ["Content-Type", e.get_header("content-type")[0]]
         return tuple(out)
     if k == "-names":
         return tuple(e.header_names())

@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple
 
 from .headers import TCL_SPACE, HeaderValueError, visible
 from .ids import make_boundary
-from .rfc2231 import decode_rfc2231
+from .rfc2231 import decode_rfc2231, format_param
 from .tclarray import array_get
 
 __all__ = ["parse_content_type", "ContentTypeError", "format_content_type", "PARAM_INDENT",
@@ -225,7 +225,8 @@ def boundary_of(params) -> str:
     return ""
 
 
-def format_content_type(entity, boundary: Optional[str] = None) -> str:
+def format_content_type(entity, boundary: Optional[str] = None, *, wire: bool = False,
+                        charset: Optional[str] = None) -> str:
     """The Content-Type field body as tcllib writes it: the type, then each
     parameter as ``;\\n              key="value"``.
 
@@ -233,13 +234,30 @@ def format_content_type(entity, boundary: Optional[str] = None) -> str:
     appended (the given one, else a fresh one).  tcllib 1.7.0 appends it
     only when there are no parameters at all and then writes a second,
     broken ``;`` line (COMPATIBILITY.md, shared case 07).
+
+    :param wire: the form that is sent: a non-ASCII value of a script-made
+        part in RFC 2231 form (``name*=utf-8''r%C3%A9sum%C3%A9.pdf``, with
+        continuations when long; tcllib writes the raw characters, which
+        RFC 2045 §5.1 does not allow).  ``getheader`` shows the values as
+        given.
+    :param charset: the ``charset`` value to write instead of the part's
+        own, added last when the part has none (see :mod:`.textbody`).
     """
     out = [entity.content]
     derived = getattr(entity.params, "derived", ())
+    rfc2231 = wire and entity.canonical
     for k, v in entity.params:
         if k in derived:
             continue
-        out.append("%s%s=%s" % (PARAM_INDENT, k, quote_param_value(v)))
+        if charset is not None and k == "charset":
+            v = charset
+        if rfc2231 and not v.isascii():
+            out.extend(PARAM_INDENT + item
+                       for item in format_param(k, v, len(PARAM_INDENT) - 2))
+        else:
+            out.append("%s%s=%s" % (PARAM_INDENT, k, quote_param_value(v)))
+    if charset is not None and not any(k == "charset" for k, _ in entity.params):
+        out.append('%scharset="%s"' % (PARAM_INDENT, charset))
     if entity.content.startswith("multipart/") and not boundary_of(entity.params):
         out.append('%sboundary="%s"' % (PARAM_INDENT, boundary or make_boundary()))
     return "".join(out)

@@ -19,7 +19,8 @@ import re
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 from .contenttype import boundary_of, format_content_type
-from .headers import check_header_value, fold_long_lines
+from .headers import ScriptValue, check_header_value, fold_long_lines
+from .headerwriter import wire_field
 from .ids import make_boundary
 from .model import Entity, FinalizedPartError, MimeError
 from .transfer import Base64Encoder, QPEncoder, octets
@@ -46,25 +47,34 @@ def open_body_file(path: str):
         raise MimeError('couldn\'t open "%s": %s' % (path, reason))
 
 
-def generate(entity: Entity, write: Write) -> None:
+def generate(entity: Entity, write: Write, *, utf8: bool = False) -> None:
     """Write ``entity`` (and its subordinates) as tcllib's ``copymessage``.
 
     :param entity: the part.
     :param write: called with each chunk (``str`` or ``bytes``).
+    :param utf8: the message goes out in an SMTPUTF8 transaction (RFC 6531):
+        non-ASCII addresses in address fields are written as UTF-8 (RFC 6532)
+        instead of with IDNA domains (:mod:`.headerwriter`).
     :raises MimeError: ``Can't handle content encoding "x"`` for a parsed
         part with an unknown transfer encoding; file open errors.
     :raises HeaderValueError: a parsed part's field holding a bare CR, NUL
         or a line break that is not folding (it would forge a field on
         output; script-made fields are refused when set).
 
-    Header lines over 998 octets are folded at white space
+    Header values the script gave go through
+    :func:`~.headerwriter.wire_field` (RFC 2047 encoded-words for non-ASCII
+    text); non-ASCII Content-Type parameters are written in RFC 2231 form,
+    with the ``charset`` a text body is sent in (:mod:`.textbody`).  Header
+    lines over 998 octets are folded at white space
     (:func:`~.headers.fold_long_lines`).  A leaf whose body has a line over
-    998 octets goes out quoted-printable/base64 even if 7bit/8bit/binary
-    was asked for (:meth:`~.model.Entity.transfer_encoding`).
+    998 octets or a NUL goes out quoted-printable/base64 even if
+    7bit/8bit/binary was asked for; 8-bit octets get an ``8bit`` label
+    (:meth:`~.model.Entity.transfer_label`).
     """
     if entity.dead:  # a finalized subordinate: tcllib's copymessageaux fails
         raise FinalizedPartError("header")
-    te = entity.checked_transfer_encoding()
+    te, upgraded = entity.checked_transfer_label()
+    plan = entity.text_plan()
     boundary = ""
     if entity.value == "parts":
         boundary = boundary_of(entity.params)
@@ -74,33 +84,41 @@ def generate(entity: Entity, write: Write) -> None:
     fields += list(entity.headers.items())
     if te:
         fields.append(("Content-Transfer-Encoding", te))
-    fields.append(("Content-Type", format_content_type(entity, boundary)))
+    fields.append(("Content-Type", format_content_type(entity, boundary, wire=True,
+                                                      charset=plan.charset)))
     head: List[str] = []
     for name, value in fields:
         check_header_value(name, value)
-        head.append(fold_long_lines("%s: %s" % (name, value)) + "\n")
+        line = wire_field(name, value, utf8) if isinstance(value, ScriptValue) \
+            else "%s: %s" % (name, value)
+        head.append(fold_long_lines(line) + "\n")
     write("".join(head))
 
     if entity.value == "parts":
         if entity.content.startswith("message/"):
             write("\n")
             if entity.parts:
-                generate(entity.parts[0], write)
+                generate(entity.parts[0], write, utf8=utf8)
             return
         for part in entity.parts:
             write("\n--%s\n" % boundary)
-            generate(part, write)
+            generate(part, write, utf8=utf8)
         write("\n--%s--\n" % boundary)
         return
 
     write("\n")
-    # a part upgraded for a long line is written exactly as with an explicit
-    # -encoding quoted-printable / base64 (its octets, CR included, kept)
-    encode = (entity.canonical or entity.upgraded(te)) and te in ("base64", "quoted-printable")
+    # a part upgraded for a long line or NUL is written exactly as with an
+    # explicit -encoding quoted-printable / base64 (its octets, CR included)
+    encode = (entity.canonical or upgraded) and te in ("base64", "quoted-printable")
     converter = te if encode else ""
     if entity.value == "string":
         text = entity.string
-        if encode and entity.upgraded(te):
+        if plan.octets is not None:
+            # the octets the charset parameter names (a text body)
+            if encode or plan.octets != text.encode("utf-8", "surrogatepass"):
+                _write_octets(plan.octets, converter, write)
+                return
+        elif encode and upgraded:
             # Encode the octets the unencoded part would have put on the
             # wire (text goes out as UTF-8), not the chars read as Latin-1:
             # "café" must decode as "café" under its charset=utf-8.
@@ -108,6 +126,16 @@ def generate(entity: Entity, write: Write) -> None:
         _write_string(text, converter, write)
     else:
         _write_file(entity, converter, write)
+
+
+def _write_octets(data: bytes, converter: str, write: Write) -> None:
+    if converter == "base64":
+        _encode_to(Base64Encoder(), _slices(data, _FILE_BLOCK), write)
+    elif converter == "quoted-printable":
+        _encode_to(QPEncoder(), _slices(data.decode("latin-1"), _TEXT_BLOCK), write)
+    else:
+        for piece in _slices(data, _FILE_BLOCK):
+            write(piece)
 
 
 def _write_string(text: str, converter: str, write: Write) -> None:
@@ -193,8 +221,9 @@ class CRLFCollector:
         return b"".join(self._out)
 
 
-def build_message(entity: Entity) -> bytes:
-    """``mime::buildmessage``: the whole message as CRLF octets."""
+def build_message(entity: Entity, *, utf8: bool = False) -> bytes:
+    """``mime::buildmessage``: the whole message as CRLF octets (``utf8``:
+    see :func:`generate`)."""
     out = CRLFCollector()
-    generate(entity, out)
+    generate(entity, out, utf8=utf8)
     return out.getvalue()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterator, List, Tuple
 
-__all__ = ["Headers", "HeaderValueError", "check_header_value", "check_header_name",
+__all__ = ["Headers", "HeaderValueError", "ScriptValue", "check_header_value", "check_header_name",
            "valid_field_name", "fold_long_lines", "visible", "MAX_LINE", "TCL_SPACE", "tcl_trim"]
 
 #: Longest line RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6 allow, in octets,
@@ -26,6 +26,16 @@ TCL_SPACE = ("\t\n\v\f\r \x00\x85\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004"
 def tcl_trim(s: str) -> str:
     """``string trim $s`` (Tcl 8.6 default character set)."""
     return s.strip(TCL_SPACE)
+
+
+class ScriptValue(str):
+    """A header value the script gave as text (``-header``, ``setheader``,
+    ``sendmessage -header``): the header writer encodes its non-ASCII text
+    on output (:mod:`.headerwriter`).  Values read from a parsed message are
+    plain ``str`` and are written back as they were (their charset is not
+    known, and a re-encoded field would break e.g. a DKIM signature)."""
+
+    __slots__ = ()
 
 
 class HeaderValueError(ValueError):

@@ -13,10 +13,13 @@ import os
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .contenttype import check_canonical, check_param
-from .headers import MAX_LINE, Headers, HeaderValueError, check_header_name, check_header_value
+from .headers import (MAX_LINE, Headers, HeaderValueError, ScriptValue, check_header_name,
+                      check_header_value)
 from .ids import unique_id
 from .tclarray import array_get
-from .transfer import KNOWN_ENCODINGS, choose_encoding, file_has_long_line, string_has_long_line
+from .textbody import NO_PLAN, TextPlan, text_plan
+from .transfer import (KNOWN_ENCODINGS, FileFacts, choose_encoding, file_facts,
+                       octets_have_long_line, string_has_long_line)
 
 __all__ = ["Entity", "MimeError", "HeaderValueError", "RESTRICTED_HEADERS", "FinalizedPartError"]
 
@@ -191,7 +194,7 @@ class Entity:
             raise MimeError("don't go there...")
         check_header_name(name, "-header")
         check_header_value(name, value)
-        self.headers.append(name, value)
+        self.headers.append(name, ScriptValue(value))
 
     def finish_canonical(self) -> None:
         """The checks and defaults of ``initialize`` once options are read."""
@@ -231,7 +234,7 @@ class Entity:
             return [te] if te else []
         if lower == "content-type":
             from .contenttype import format_content_type
-            return [format_content_type(self)]
+            return [format_content_type(self, charset=self.text_plan().charset)]
         if lower == "mime-version":
             return [self.version]
         return self.headers.get(lower)
@@ -282,9 +285,9 @@ class Entity:
         check_header_name(name, "header")
         check_header_value(name, value)
         if mode == "append":
-            self.headers.append(name, value)
+            self.headers.append(name, ScriptValue(value))
         else:
-            self.headers.write(name, value)
+            self.headers.write(name, ScriptValue(value))
         return result
 
     def _restricted_values(self, lower: str) -> List[str]:
@@ -298,62 +301,107 @@ class Entity:
     # --- properties ---------------------------------------------------------
 
     def transfer_encoding(self) -> str:
-        """The Content-Transfer-Encoding written for this part.
+        """The Content-Transfer-Encoding written for this part: a label
+        that matches the octets sent (RFC 2045 §2.7-§2.9, §6.1).
 
         Canonical leaves: the given one or tcllib's choice.  Parsed parts:
         the parsed one only -- tcllib also "chooses" one for a parsed part
         without the header and labels the unchanged raw body with it
         (e.g. quoted-printable), which corrupts it (COMPATIBILITY.md).
 
-        Either way, a leaf that would go out unencoded (none, ``7bit``,
-        ``8bit``, ``binary``) but has a line over 998 octets is written
-        quoted-printable (text/*) or base64 (others but message/* and
-        multipart/*, which RFC 2045 §6.4 forbids to encode) instead, and
-        labelled so: RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6 (tcllib sends the
-        long lines raw).  See :meth:`upgraded`.
+        Then, for a leaf that would go out unencoded (none, ``7bit``,
+        ``8bit``, ``binary``):
+
+        - a line over 998 octets (RFC 5322 §2.1.1, RFC 5321 §4.5.3.1.6) or,
+          unless ``binary``, a NUL (RFC 2045 §2.7, §2.8) makes it
+          quoted-printable (text/*) or base64 (others but message/* and
+          multipart/*, which RFC 2045 §6.4 forbids to encode); tcllib
+          sends them raw.  See :meth:`upgraded`;
+        - none or ``7bit`` with octets above 0x7F is labelled ``8bit``
+          (tcllib writes no label, or ``7bit``).
         """
+        return self.transfer_label()[0]
+
+    def transfer_label(self) -> Tuple[str, bool]:
+        """``(encoding, upgraded)``: :meth:`transfer_encoding` and whether it
+        replaces an identity encoding (given, parsed or tcllib's choice)
+        because of a long line or a NUL -- the body is then encoded on output
+        from the octets it would have been sent as."""
         if self.encoding or not self.canonical:
             te = self.encoding
         else:
-            # tcllib's choice never leaves lines over 76 chars unencoded
-            return choose_encoding(self.content, self.params, self._lines())
+            te = choose_encoding(self.content, self.params, self._lines())
+        if te not in ("", "7bit", "8bit", "binary") or self.value == "parts":
+            return te, False
+        facts = self.body_facts()
         major = self.content.split("/", 1)[0]
-        if (te in ("", "7bit", "8bit", "binary") and major not in ("message", "multipart")
-                and self.has_long_line()):
-            # (composite types may not be encoded, RFC 2045 §6.4: a
-            # message/* or multipart/* leaf keeps its long line)
-            return "quoted-printable" if major == "text" else "base64"
-        return te
+        if major not in ("message", "multipart") and (
+                facts.long_line or (facts.nul and te != "binary")):
+            return ("quoted-printable" if major == "text" else "base64"), True
+        if te in ("", "7bit") and facts.eight_bit:
+            return "8bit", False
+        return te, False
 
     def upgraded(self, te: str) -> bool:
-        """Whether ``te`` (from :meth:`transfer_encoding`) replaces an
-        identity encoding because of a long line: the body is then encoded
-        on output although the part is parsed or asked for 7bit/8bit/binary."""
-        return te in ("base64", "quoted-printable") and te != self.encoding and (
-            bool(self.encoding) or not self.canonical)
+        """Whether ``te`` (from :meth:`transfer_encoding`) was upgraded from
+        an identity encoding (see :meth:`transfer_label`)."""
+        return te in ("base64", "quoted-printable") and self.transfer_label() == (te, True)
+
+    def text_plan(self) -> TextPlan:
+        """The octets and ``charset`` a canonical ``text/*`` string body goes
+        out in (:func:`~.textbody.text_plan`); :data:`~.textbody.NO_PLAN`
+        for every other part."""
+        if not self.canonical or self.value != "string":
+            return NO_PLAN
+        key = (self.content, tuple(self.params))
+        memo = getattr(self, "_plan_memo", None)
+        if memo is not None and memo[0] is self.string and memo[1] == key:
+            return memo[2]
+        plan = text_plan(self.content, self.params, self.string)
+        self._plan_memo = (self.string, key, plan)
+        return plan
+
+    def body_facts(self) -> FileFacts:
+        """``(long_line, eight_bit, nul)`` of the body as the generator
+        writes it unencoded: string bodies as their planned octets, else
+        as UTF-8 (buildmessage's encoding); file bodies as their octets
+        (read in blocks).  A line ends at CRLF, CR or LF (the rule of
+        :mod:`~.lines`, which the DATA writer shares); long means over 998
+        octets.  Parts with subordinates: all False."""
+        if self.value == "string":
+            plan = self.text_plan()
+            if plan.octets is not None:
+                data = plan.octets
+                return FileFacts(octets_have_long_line(data, MAX_LINE), not data.isascii(),
+                                 b"\x00" in data)
+            text = self.string
+            return FileFacts(string_has_long_line(text, MAX_LINE), not text.isascii(),
+                             "\x00" in text)
+        if self.value == "file":
+            return file_facts(self.file, self.offset, None if self.canonical else self.count,
+                              MAX_LINE)
+        return FileFacts(False, False, False)
 
     def has_long_line(self) -> bool:
-        """A body line (ended by CRLF, CR or LF: the rule of
-        :mod:`~.lines`, which the DATA writer shares) longer than 998
-        octets, as the generator would write it: string bodies as UTF-8
-        (buildmessage's encoding), file bodies as their octets (read in
-        blocks).  Parts with subordinates: ``False``."""
-        if self.value == "string":
-            return string_has_long_line(self.string, MAX_LINE)
-        if self.value == "file":
-            return file_has_long_line(self.file, self.offset,
-                                      None if self.canonical else self.count, MAX_LINE)
-        return False
+        """A body line over 998 octets (see :meth:`body_facts`)."""
+        return self.body_facts().long_line
 
     def checked_transfer_encoding(self) -> str:
         """:meth:`transfer_encoding`, refusing one tcllib cannot write.
 
         :raises MimeError: ``Can't handle content encoding "x"``.
         """
-        te = self.transfer_encoding()
+        return self.checked_transfer_label()[0]
+
+    def checked_transfer_label(self) -> Tuple[str, bool]:
+        """:meth:`transfer_label`, refusing an encoding tcllib cannot write.
+
+        :raises MimeError: ``Can't handle content encoding "x"``.
+        """
+        te, upgraded = self.transfer_label()
         if te and te not in KNOWN_ENCODINGS:
             raise MimeError('Can\'t handle content encoding "%s"' % te)
-        return te
+        return te, upgraded
 
     def _lines(self) -> Optional[Iterator[str]]:
         if self.value == "parts":

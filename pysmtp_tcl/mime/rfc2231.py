@@ -69,3 +69,47 @@ def decode_rfc2231(pairs: List[Tuple[str, str]]) -> Tuple[List[Tuple[str, str]],
             data += _unquote(value) if extended else value.encode("utf-8")
         added.append((name, _decode(bytes(data), charset)))
     return pairs + added, {k for k, _ in added}
+
+
+# --- writing (RFC 2231 §3, §4, §7) ---------------------------------------------
+
+# attribute-char: a token char other than "*", "'", "%" (RFC 2231 §7)
+_ATTRIBUTE_CHARS = frozenset("!#$&+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`"
+                             "abcdefghijklmnopqrstuvwxyz{|}~")
+
+#: Longest line a written parameter aims for (RFC 5322 §2.1.1's 78, less
+#: the ";" that may follow).
+PARAM_LINE = 76
+
+
+def _pct(ch: str) -> str:
+    if ch in _ATTRIBUTE_CHARS:
+        return ch
+    return "".join("%%%02X" % b for b in ch.encode("utf-8", "surrogatepass"))
+
+
+def format_param(key: str, value: str, indent: int) -> List[str]:
+    """``key*=utf-8''…`` for a non-ASCII parameter value (RFC 2231 §4), or
+    continuations ``key*0*=utf-8''…``, ``key*1*=…`` (§3, §4.1) when one line
+    starting at column ``indent`` would be longer than :data:`PARAM_LINE`.
+    Characters are never split across continuations.
+
+    :returns: the ``name=value`` items, in order (the caller joins them
+        with ``;`` and a fold).
+    """
+    pieces = [_pct(c) for c in value]
+    single = "%s*=utf-8''%s" % (key, "".join(pieces))
+    if indent + len(single) <= PARAM_LINE:
+        return [single]
+    out: List[str] = []
+    i, n = 0, len(pieces)
+    while i < n or not out:
+        head = "%s*%d*=%s" % (key, len(out), "utf-8''" if not out else "")
+        room = PARAM_LINE - indent - len(head)
+        j, size = i, 0
+        while j < n and (size + len(pieces[j]) <= room or j == i):
+            size += len(pieces[j])
+            j += 1
+        out.append(head + "".join(pieces[i:j]))
+        i = j
+    return out

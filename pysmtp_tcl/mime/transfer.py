@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Iterable, Optional, Sequence, Tuple
+from typing import Callable, Iterable, NamedTuple, Optional, Sequence, Tuple
 
 from .headers import TCL_SPACE
 from .lines import LineMeter
@@ -21,7 +21,7 @@ from .qp import QPEncoder, qp_decode
 __all__ = [
     "octets", "choose_encoding", "Base64Encoder", "Base64Decoder", "base64_decode", "qp_decode",
     "QPEncoder", "TransferError", "KNOWN_ENCODINGS", "string_has_long_line",
-    "file_has_long_line", "is_ascii_line",
+    "file_has_long_line", "is_ascii_line", "octets_have_long_line", "file_facts", "FileFacts",
 ]
 
 KNOWN_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
@@ -153,10 +153,41 @@ def string_has_long_line(text: str, limit: int) -> bool:
     return False
 
 
-def file_has_long_line(path: str, offset: int, count: Optional[int], limit: int) -> bool:
+def octets_have_long_line(data: bytes, limit: int) -> bool:
+    """:func:`string_has_long_line` for octets."""
+    return len(data) > limit and LineMeter(limit).feed(data) is not None
+
+
+class FileFacts(NamedTuple):
+    """What a body holds (:func:`file_facts`, ``Entity.body_facts``)."""
+
+    long_line: bool
+    eight_bit: bool
+    nul: bool
+
+
+def file_facts(path: str, offset: int, count: Optional[int], limit: int) -> FileFacts:
+    """One pass over a file window: a line longer than ``limit`` octets
+    (then the scan stops: the body will be encoded anyway), an octet above
+    0x7F, a NUL.  Unreadable files give all ``False``."""
+    facts = [False, False]
+
+    def block_seen(block: bytes) -> None:
+        if not facts[0] and not block.isascii():
+            facts[0] = True
+        if not facts[1] and b"\x00" in block:
+            facts[1] = True
+
+    long_line = file_has_long_line(path, offset, count, limit, block_seen)
+    return FileFacts(long_line, facts[0], facts[1])
+
+
+def file_has_long_line(path: str, offset: int, count: Optional[int], limit: int,
+                       seen: Optional[Callable[[bytes], None]] = None) -> bool:
     """Whether the file window (``count`` octets from ``offset``; ``None``:
     to the end) has a line (ended by CRLF, CR or LF) longer than ``limit``
-    octets.  Reads 64 KiB blocks; an unreadable file gives ``False`` (the
+    octets.  Reads 64 KiB blocks (each also given to ``seen``, if set,
+    until a long line is found); an unreadable file gives ``False`` (the
     generator reports the open error)."""
     meter = LineMeter(limit)
     try:
@@ -172,6 +203,8 @@ def file_has_long_line(path: str, offset: int, count: Optional[int], limit: int)
                 break
             if left is not None:
                 left -= len(block)
+            if seen is not None:
+                seen(block)
             if meter.feed(block) is not None:
                 return True
     return False

@@ -355,9 +355,15 @@ SCENARIOS += [
                    Diff("commands stderr", "S17", "8-bit content to an 8BITMIME server: BODY=8BITMIME",
                         ours=r"BODY=8BITMIME")]),
     S("non_ascii_subject_header", ENV.replace("-header {Subject test}", '-header {Subject "caf\\u00e9"}'),
-      servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}], differences=[SIZE_S20]),
+      servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}],
+      differences=[SIZE_S20, Diff("data", "S14", "non-ASCII header text as an RFC 2047 encoded-word (T14)",
+                                  ours=r"^Subject: =\?UTF-8\?Q\?caf=C3=A9\?=\r$",
+                                  theirs=r"^Subject: caf\xc3\xa9\r$")]),
     S("non_ascii_display_name_originator", '-debug 1 -originator "Jos\\u00e9 <jose@example.com>" '
-      '-header {To r@example.org}'),
+      '-header {To r@example.org}',
+      differences=[Diff("data", "S14", "a display name as an RFC 2047 encoded-word (T14)",
+                        ours=r"^From: =\?UTF-8\?Q\?Jos=C3=A9\?= <jose@example.com>\r$",
+                        theirs=r"^From: Jos\xc3\xa9 <jose@example.com>\r$")]),
 ]
 
 PARSED = (r'"From: old@example.com\nTo: old-rcpt@example.org\nDate: Sat, 01 Jan 2000 00:00:00 +0000\n'

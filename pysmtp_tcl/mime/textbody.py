@@ -1,0 +1,100 @@
+"""The octets a script's text body goes out in, and the charset naming them.
+
+A Tcl string reaches us as ``str``; a Tcl byte array (``encoding convertto
+iso8859-2 $text``) as ``str`` of U+0000-U+00FF, one char per octet: the two
+cannot be told apart.  tcllib writes an unencoded body as characters (so
+``buildmessage`` sends UTF-8 whatever the ``charset`` says) and encodes a
+base64/quoted-printable body as the low 8 bits of each character.  Both
+send octets the ``charset`` parameter does not describe (``café`` labelled
+``iso-8859-1`` goes out as UTF-8; labelled ``utf-8`` with ``-encoding
+base64`` it goes out as Latin-1).  :func:`text_plan` decides, for a
+``text/*`` body that is not ASCII (RFC 2045 §5, RFC 2046 §4.1.2):
+
+1. ``charset`` names a charset Python knows:
+
+   a. the string is octets valid in that charset (every char U+0000-U+00FF
+      and they decode): they are sent as they are -- the script encoded
+      the text itself (tcllib's base64/QP octets);
+   b. else the text is encoded in that charset;
+   c. else (characters the charset lacks) the text is sent as UTF-8 and
+      the parameter says ``utf-8``;
+
+2. no ``charset`` (``us-ascii`` by default, RFC 2045 §5.2) or ``us-ascii``:
+   UTF-8, labelled ``charset=utf-8`` -- or the string itself when it is
+   already valid UTF-8 octets;
+3. a charset Python does not know: as tcllib (nothing can be checked).
+
+Bodies that are ASCII, not ``text/*``, or file bodies are never touched.
+"""
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+__all__ = ["TextPlan", "NO_PLAN", "text_plan"]
+
+
+@dataclass(frozen=True)
+class TextPlan:
+    """``octets``: what the body is sent as (``None``: as tcllib writes
+    it); ``charset``: the ``charset`` parameter to write instead of the
+    part's own (``None``: the part's own)."""
+
+    octets: Optional[bytes]
+    charset: Optional[str]
+
+
+NO_PLAN = TextPlan(None, None)
+
+
+def _codec(charset: str) -> Optional[str]:
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
+
+
+def _narrow(text: str) -> Optional[bytes]:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def text_plan(content: str, params: Sequence[Tuple[str, str]], text: str) -> TextPlan:
+    """The plan for a canonical string body (see the module docstring).
+
+    :param content: lower-case ``type/subtype``.
+    :param params: the part's Content-Type parameters.
+    :param text: the body as the script gave it.
+    """
+    if not content.startswith("text/") or text.isascii():
+        return NO_PLAN
+    charset = next((v for k, v in params if k == "charset"), "").strip().lower()
+    narrow = _narrow(text)
+    if charset in ("", "us-ascii", "ascii"):
+        if narrow is not None and _decodes(narrow, "utf-8"):
+            return TextPlan(narrow, "utf-8")
+        return TextPlan(_utf8(text), "utf-8")
+    codec = _codec(charset)
+    if codec is None:
+        return NO_PLAN
+    if narrow is not None and _decodes(narrow, codec):
+        return TextPlan(narrow, None)
+    try:
+        return TextPlan(text.encode(codec), None)
+    except UnicodeEncodeError:
+        return TextPlan(_utf8(text), "utf-8")
