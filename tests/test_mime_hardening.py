@@ -161,7 +161,7 @@ def test_param_values_tab_and_8bit_accepted_as_tcllib():
     script = ("set t [mime::initialize -canonical text/plain -param [list name \"a\\tb\"]"
               " -param {title*0* x} -string body]\nmime::buildmessage $t")
     assert mask(ok(ours(), script)) == theirs(script)
-    # 8-bit values are accepted too; they go out in RFC 2231 form (M23)
+    # 8-bit values are accepted too; they go out in RFC 2231 form (M31)
     script = script.replace("a\\tb", "a\\tb\xe9\u20ac")
     assert "name*=utf-8''a%09b%C3%A9%E2%82%AC;" in ok(ours(), script)
 
@@ -404,13 +404,14 @@ def test_limit_is_998_octets(line, upgraded):
                                         ("application/x-y", "base64")])
 def test_upgraded_part_written_as_with_explicit_encoding(tmp_path, content, te):
     """Octets exact, as `-encoding quoted-printable/base64` writes the octets
-    the unencoded part would have carried: a file's own octets; a string's
-    text as UTF-8, as buildmessage/sendmessage write text (a CR of CRLF in
-    the data is =0D in QP, as tcllib's own QP choice)."""
+    the unencoded part would have carried: a file's own octets; a text
+    string as UTF-8, as buildmessage/sendmessage write text, a non-text
+    string of U+0000-U+00FF as its octets (M30) (a CR of CRLF in the data
+    is =0D in QP, as tcllib's own QP choice)."""
     body = "a\r\n%s\r\nb\xe9\n" % LONG
     f = tmp_path / "b"
     f.write_bytes(body.encode("latin-1"))
-    as_sent = body.encode("utf-8").decode("latin-1")
+    as_sent = body.encode("utf-8").decode("latin-1") if content.startswith("text/") else body
     for src, same in (({"string": body}, {"string": as_sent}), ({"file": str(f)}, {"file": str(f)})):
         up = build_message(Entity.create(content, encoding="7bit", **src))
         explicit = build_message(Entity.create(content, encoding=te, **same))

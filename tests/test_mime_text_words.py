@@ -145,14 +145,14 @@ TCL_CASES = [
     ("mime::field_decode", "=?utf-8?q?a?b?=?="),
 ]
 
-# COMPATIBILITY.md T11-T13: tcllib fails or garbles these; the RFC outcome.
+# COMPATIBILITY.md T14-T16: tcllib fails or garbles these; the RFC outcome.
 RFC_CASES = [
-    ("=?utf-8*en?Q?a?=", "a"),                                   # RFC 2231 §5 (T13)
-    ("=?x-unknown?Q?a?= b", "=?x-unknown?Q?a?= b"),               # RFC 2047 §6.3 (T11)
-    ("a =?utf-8?X?b?= =?utf-8?Q?c?=", "a =?utf-8?X?b?= c"),       # unknown method (T11)
-    ("=?utf-8?B?w6k?= =?utf-8?B?Q?=", "\xe9 =?utf-8?B?Q?="),      # bad base64 (T11)
-    ("=?utf-8?Q?=C3?= =?utf-8?Q?=A9?=", "\xe9"),                  # split octets (T12)
-    ("=?UTF-8?B?4oI=?=\n =?UTF-8?B?rCBhYmM=?=", "\u20ac abc"),     # split in B (T12)
+    ("=?utf-8*en?Q?a?=", "a"),                                   # RFC 2231 §5 (T16)
+    ("=?x-unknown?Q?a?= b", "=?x-unknown?Q?a?= b"),               # RFC 2047 §6.3 (T14)
+    ("a =?utf-8?X?b?= =?utf-8?Q?c?=", "a =?utf-8?X?b?= c"),       # unknown method (T14)
+    ("=?utf-8?B?w6k?= =?utf-8?B?Q?=", "\xe9 =?utf-8?B?Q?="),      # bad base64 (T14)
+    ("=?utf-8?Q?=C3?= =?utf-8?Q?=A9?=", "\xe9"),                  # split octets (T15)
+    ("=?UTF-8?B?4oI=?=\n =?UTF-8?B?rCBhYmM=?=", "\u20ac abc"),     # split in B (T15)
 ]
 
 
@@ -233,7 +233,7 @@ def test_field_and_word_decode_match_tcllib(tcllib, ours, field):
 
 
 def documented_decode_difference(field: str, theirs) -> bool:
-    """COMPATIBILITY.md T11/T12: tcllib failed the field (a word it cannot
+    """COMPATIBILITY.md T14/T15: tcllib failed the field (a word it cannot
     decode, left as text here), or two adjacent words share a charset
     (their octets are decoded together here)."""
     if theirs[0] == 1:

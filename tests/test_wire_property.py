@@ -79,7 +79,7 @@ def test_server_reassembles_the_intended_message(tcl, server, body, encoding):
             assert line in got_head.split(b"\r\n")
     # And decoding what arrived (read as a text file would be: LF line ends)
     # with its charset label gives the script's text back: non-ASCII text
-    # goes out as UTF-8 labelled charset=utf-8 (M22), qp/base64 carry it
+    # goes out as UTF-8 labelled charset=utf-8 (M30), qp/base64 carry it
     # exactly, unencoded text with its line ends made CRLF.
     tk.call("set", "::got", got.replace(b"\r\n", b"\n"))
     decoded = tcl.eval("""set t [mime::initialize -string $::got]
@@ -88,7 +88,7 @@ def test_server_reassembles_the_intended_message(tcl, server, body, encoding):
     sent_as = cte.group(1).decode().lower() if cte else ""
     if encoding and sent_as != encoding:
         # a line too long for SMTP (998 octets) makes it qp/base64 (M17);
-        # 8-bit octets make a 7bit label 8bit (M21)
+        # 8-bit octets make a 7bit label 8bit (M29)
         if sent_as == "8bit":
             assert encoding == "7bit" and not body.isascii()
         else:

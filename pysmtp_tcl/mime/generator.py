@@ -23,7 +23,7 @@ from .headers import ScriptValue, check_header_value, fold_long_lines
 from .headerwriter import wire_field
 from .ids import make_boundary
 from .model import Entity, FinalizedPartError, MimeError
-from .transfer import Base64Encoder, QPEncoder, octets
+from .transfer import Base64Encoder, BinaryQPEncoder, QPEncoder, octets
 
 __all__ = ["generate", "build_message", "CRLFCollector", "open_body_file", "read_blocks"]
 
@@ -111,6 +111,8 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False) -> None:
     # explicit -encoding quoted-printable / base64 (its octets, CR included)
     encode = (entity.canonical or upgraded) and te in ("base64", "quoted-printable")
     converter = te if encode else ""
+    if converter == "quoted-printable" and not entity.content.startswith(("text/", "message/")):
+        converter = "binary-qp"  # line breaks are data here (RFC 2045 §6.7 (4))
     if entity.value == "string":
         text = entity.string
         if plan.octets is not None:
@@ -128,11 +130,15 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False) -> None:
         _write_file(entity, converter, write)
 
 
+def _qp(converter: str):
+    return BinaryQPEncoder() if converter == "binary-qp" else QPEncoder()
+
+
 def _write_octets(data: bytes, converter: str, write: Write) -> None:
     if converter == "base64":
         _encode_to(Base64Encoder(), _slices(data, _FILE_BLOCK), write)
-    elif converter == "quoted-printable":
-        _encode_to(QPEncoder(), _slices(data.decode("latin-1"), _TEXT_BLOCK), write)
+    elif converter in ("quoted-printable", "binary-qp"):
+        _encode_to(_qp(converter), _slices(data.decode("latin-1"), _TEXT_BLOCK), write)
     else:
         for piece in _slices(data, _FILE_BLOCK):
             write(piece)
@@ -142,10 +148,10 @@ def _write_string(text: str, converter: str, write: Write) -> None:
     if converter == "base64":
         data = octets(text)
         _encode_to(Base64Encoder(), _slices(data, _FILE_BLOCK), write)
-    elif converter == "quoted-printable":
+    elif converter in ("quoted-printable", "binary-qp"):
         if text and not text.isascii() and max(text) > "\xff":  # C speed, not a Python loop
             text = octets(text).decode("latin-1")
-        _encode_to(QPEncoder(), _slices(text, _TEXT_BLOCK), write)
+        _encode_to(_qp(converter), _slices(text, _TEXT_BLOCK), write)
     else:
         for piece in _slices(text, _TEXT_BLOCK):
             write(piece)
@@ -157,8 +163,8 @@ def _write_file(entity: Entity, converter: str, write: Write) -> None:
         blocks = read_blocks(f, entity.count if not entity.canonical else None, _FILE_BLOCK)
         if converter == "base64":
             _encode_to(Base64Encoder(), blocks, write)
-        elif converter == "quoted-printable":
-            _encode_to(QPEncoder(), (b.decode("latin-1") for b in blocks), write)
+        elif converter in ("quoted-printable", "binary-qp"):
+            _encode_to(_qp(converter), (b.decode("latin-1") for b in blocks), write)
         else:
             for block in blocks:
                 write(block)

@@ -24,7 +24,10 @@ base64`` it goes out as Latin-1).  :func:`text_plan` decides, for a
    already valid UTF-8 octets;
 3. a charset Python does not know: as tcllib (nothing can be checked).
 
-Bodies that are ASCII, not ``text/*``, or file bodies are never touched.
+Other leaves (application/*, image/* ...) whose string holds only U+0000-U+00FF
+are octets, sent as they are also when unencoded (tcllib writes them as
+characters, so each octet above 0x7F became two UTF-8 octets); message/*
+and multipart/* bodies, ASCII bodies and file bodies are never touched.
 """
 from __future__ import annotations
 
@@ -75,14 +78,18 @@ def _utf8(text: str) -> bytes:
 
 
 def text_plan(content: str, params: Sequence[Tuple[str, str]], text: str) -> TextPlan:
-    """The plan for a canonical string body (see the module docstring).
+    """The plan for a canonical string body (see the module docstring): the
+    name is for its main job, text bodies.
 
     :param content: lower-case ``type/subtype``.
     :param params: the part's Content-Type parameters.
     :param text: the body as the script gave it.
     """
-    if not content.startswith("text/") or text.isascii():
+    if text.isascii() or content.startswith(("message/", "multipart/")):
         return NO_PLAN
+    if not content.startswith("text/"):
+        narrow = _narrow(text)
+        return NO_PLAN if narrow is None else TextPlan(narrow, None)
     charset = next((v for k, v in params if k == "charset"), "").strip().lower()
     narrow = _narrow(text)
     if charset in ("", "us-ascii", "ascii"):

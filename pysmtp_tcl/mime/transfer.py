@@ -20,7 +20,7 @@ from .qp import QPEncoder, qp_decode
 
 __all__ = [
     "octets", "choose_encoding", "Base64Encoder", "Base64Decoder", "base64_decode", "qp_decode",
-    "QPEncoder", "TransferError", "KNOWN_ENCODINGS", "string_has_long_line",
+    "QPEncoder", "BinaryQPEncoder", "TransferError", "KNOWN_ENCODINGS", "string_has_long_line",
     "file_has_long_line", "is_ascii_line", "octets_have_long_line", "file_facts", "FileFacts",
 ]
 
@@ -208,6 +208,43 @@ def file_has_long_line(path: str, offset: int, count: Optional[int], limit: int,
             if meter.feed(block) is not None:
                 return True
     return False
+
+
+# --- quoted-printable for data that is not text ------------------------------
+
+_BINARY_QP = ["=%02X" % i if not 33 <= i <= 126 or i == 61 else chr(i) for i in range(256)]
+
+
+class BinaryQPEncoder:
+    """Quoted-printable for a body that is not text (RFC 2045 §6.7 (4)):
+    its CR and LF octets are data, so they are written ``=0D``/``=0A`` and
+    lines end only in soft breaks (tcllib's encoder writes an LF as a line
+    break, which decoders give back as CRLF).  Every octet outside
+    ``!``-``~`` (and ``=``) is quoted; lines are at most 76 chars, the
+    last ends in a soft break (``=``).  Input:
+    ``str`` of U+0000-U+00FF (octets), any chunking."""
+
+    def __init__(self) -> None:
+        self._len = 0
+
+    def feed(self, data: str) -> str:
+        out = []
+        n = self._len
+        for c in data:
+            piece = _BINARY_QP[ord(c) & 0xFF]
+            if n + len(piece) > 75:
+                out.append("=\n")
+                n = 0
+            out.append(piece)
+            n += len(piece)
+        self._len = n
+        return "".join(out)
+
+    def finish(self) -> str:
+        """A final soft break: the line break a transport adds after the
+        body (SMTP's CRLF before the final dot) then ends an encoded line
+        instead of adding a CRLF to the data."""
+        return "=" if self._len else ""
 
 
 # --- base64 -----------------------------------------------------------------

@@ -91,12 +91,14 @@ class Services:
     parse_quietly: Optional[envmod.AddressParser] = None
 
 
-def message_source(entity: Any) -> Callable[[Callable[[bytes], None]], None]:
+def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes], None]], None]:
     """A re-runnable source of the message's octets: ``source(sink)`` runs
     the MIME generator, handing each chunk to ``sink``.
 
     Text chunks are UTF-8 encoded (what tcllib's ``buildmessage`` produces
     under ``encoding system utf-8``); byte chunks pass unchanged.
+    ``utf8``: the transaction is SMTPUTF8 (RFC 6531), so the generator may
+    write non-ASCII addresses in header fields as UTF-8 (RFC 6532).
     """
     from ..mime import generate
 
@@ -104,9 +106,15 @@ def message_source(entity: Any) -> Callable[[Callable[[bytes], None]], None]:
         def write(chunk: Any) -> None:
             sink(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk))
 
-        generate(entity, write)
+        generate(entity, write, utf8=utf8)
 
     return run
+
+
+def smtputf8(addresses: Sequence[str]) -> bool:
+    """Whether a transaction with these envelope addresses is SMTPUTF8: the
+    session declares it for any non-ASCII address, or refuses to send."""
+    return any(not a.isascii() for a in addresses)
 
 
 @dataclass
@@ -128,7 +136,9 @@ class Prepared:
     def bcc_source(self) -> Callable[[Callable[[bytes], None]], None]:
         """The blind copy's octets (built now: it takes a Date and a
         Message-ID, as tcllib does only when the main message went)."""
-        return message_source(_bcc_digest(self.outgoing, self.envelope, self.services))
+        env = self.envelope
+        return message_source(_bcc_digest(self.outgoing, env, self.services),
+                              smtputf8([env.sender, *env.bcc]))
 
 
 def prepare(req: SendRequest, services: Services) -> Prepared:
@@ -147,7 +157,8 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
         added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
     outgoing = _without_blind_fields(entity).with_headers_appended(added)
     check_envelope(env, services.parse_quietly or services.parse_addresses)
-    return Prepared(env, outgoing, message_source(outgoing), services)
+    return Prepared(env, outgoing, message_source(outgoing, smtputf8([env.sender, *env.recipients])),
+                    services)
 
 
 def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleastone: bool,

@@ -356,12 +356,12 @@ SCENARIOS += [
                         ours=r"BODY=8BITMIME")]),
     S("non_ascii_subject_header", ENV.replace("-header {Subject test}", '-header {Subject "caf\\u00e9"}'),
       servers=[{"ehlo": ["250-test.example", "250-SIZE", "250 HELP"]}],
-      differences=[SIZE_S20, Diff("data", "S14", "non-ASCII header text as an RFC 2047 encoded-word (T14)",
+      differences=[SIZE_S20, Diff("data", "S14", "non-ASCII header text as an RFC 2047 encoded-word (T17)",
                                   ours=r"^Subject: =\?UTF-8\?Q\?caf=C3=A9\?=\r$",
                                   theirs=r"^Subject: caf\xc3\xa9\r$")]),
     S("non_ascii_display_name_originator", '-debug 1 -originator "Jos\\u00e9 <jose@example.com>" '
       '-header {To r@example.org}',
-      differences=[Diff("data", "S14", "a display name as an RFC 2047 encoded-word (T14)",
+      differences=[Diff("data", "S14", "a display name as an RFC 2047 encoded-word (T17)",
                         ours=r"^From: =\?UTF-8\?Q\?Jos=C3=A9\?= <jose@example.com>\r$",
                         theirs=r"^From: Jos\xc3\xa9 <jose@example.com>\r$")]),
 ]
