@@ -283,6 +283,21 @@ def test_nul_makes_the_body_encoded():
     assert field(raw, "Content-Transfer-Encoding") == "binary" and b"a\x00b" in raw
 
 
+def test_quoted_printable_binary_data_quotes_its_line_breaks():
+    # RFC 2045 §6.7 (4): in data that is not text, CR and LF are octets
+    data = "a\nb\r\nc\x00\xff=" * 10
+    raw = ours_build("application/octet-stream", data, encoding="quoted-printable")
+    body = raw.partition(b"\r\n\r\n")[2]
+    assert b"a=0Ab=0D=0Ac=00=FF=3D" in body and body.endswith(b"=")
+    assert all(len(l) <= 76 for l in body.split(b"\r\n"))
+    assert parse_clean(raw).get_content() == data.encode("latin-1")
+    # and through SMTP, whose final CRLF ends the last (soft) line
+    assert parse_clean(raw + b"\r\n").get_content() == data.encode("latin-1")
+    # tcllib writes the LF as a line break: decoders give CRLF back
+    theirs = tcllib_build("application/octet-stream", data, encoding="quoted-printable")
+    assert b"a\r\nb=0D\r\nc=00=FF=3D" in theirs
+
+
 @pytest.mark.parametrize("charset, body, encoding, sent, label", [
     # the script's text in a charset that has it: sent in that charset
     ("iso-8859-1", "café", "", b"caf\xe9", "iso-8859-1"),

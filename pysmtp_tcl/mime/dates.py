@@ -19,7 +19,14 @@ Deliberate differences from tcllib (COMPATIBILITY.md):
   (``-0500 (CDT)``, §3.2.2).  tcllib looks for the zone in the value it
   already stripped the numeric zone off, so it fails for every numeric zone
   (shared case 18); named zones are unchanged;
-- ``lmonth`` of September is ``September`` (tcllib: ``Sepember``).
+- ``lmonth`` of September is ``September`` (tcllib: ``Sepember``);
+- an RFC 5322 date-time (obsolete forms of §4.3 included) is computed from
+  its fields: two-digit years 00-49 are 2000-2049 (Tcl: 39-49 are
+  1939-1949), three-digit years are 1900 + N (Tcl: the year N), second 60
+  is the next minute's first second (Tcl's scan is a day off), military
+  zones are -0000 and ``Z`` is +0000 (Tcl applies the military offsets;
+  tcllib's ``zone`` fails for both).  Other shapes, years before 1900 and
+  zones outside RFC 5322's list go to the clock as in tcllib.
 """
 from __future__ import annotations
 

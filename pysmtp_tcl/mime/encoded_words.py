@@ -29,7 +29,14 @@ Deliberate differences from tcllib (COMPATIBILITY.md):
   cannot be octets in the charset: it is encoded as text (tcllib keeps the
   low 8 bits of every char, silently producing other text);
 - a character that can never fit into ``-maxlength`` raises the "too short"
-  error for base64 too (tcllib loops forever).
+  error for base64 too (tcllib loops forever);
+- ``field_decode`` leaves a word it cannot decode as it is (RFC 2047 §6.3;
+  tcllib fails the whole field), decodes adjacent words of one charset
+  together (a character split across them comes out whole), and both
+  decoders ignore an RFC 2231 §5 language suffix (``=?utf-8*en?Q?…?=``).
+
+The header writer's own encoder (RFC 2047 §5 (3) phrase-safe, 75/76-char
+limits) is :mod:`pysmtp_tcl.mime.folding`.
 """
 from __future__ import annotations
 
