@@ -155,6 +155,17 @@ def test_unquoted_display_name_and_comment_and_group():
     assert "(=?UTF-8?Q?B=C3=BCro?=)" in field(raw, "Cc")
 
 
+def test_script_encoded_word_in_a_display_name_is_kept():
+    # the script encoded one word itself (mime::word_encode) and left the
+    # next raw: its word is kept, the space between is carried in ours
+    from pysmtp_tcl.mime.encoded_words import field_decode
+
+    for value in ("=?utf-8?Q?J=C3=B6rg?= Müller <a@b.test>", "Müller =?utf-8?Q?J=C3=B6rg?= <a@b.test>"):
+        out = wire_field("To", value)
+        assert "=?utf-8?Q?J=C3=B6rg?=" in out and out.isascii()
+        assert field_decode(out.split(": ", 1)[1]) == field_decode(value)
+
+
 def test_addr_spec_is_never_an_encoded_word():
     # RFC 2047 §5: no encoded-word in an addr-spec.  A non-ASCII local part
     # has only the RFC 6532 form; an ASCII local part with a non-ASCII

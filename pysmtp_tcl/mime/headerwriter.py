@@ -253,18 +253,7 @@ def _segment(folder: Folder, ws: str, seg: List[Tuple[str, str]], utf8: bool,
                 j += 1
             while seg[j - 1][0] == "ws":
                 j -= 1
-            words = seg[i:j]
-            if all(t2.isascii() for _, t2 in words):
-                for kind2, t2 in words:
-                    if kind2 == "ws":
-                        ws += t2
-                    else:
-                        folder.add(ws, t2)
-                        ws = ""
-            else:
-                add_encoded(folder, ws, "".join(
-                    " " if k2 == "ws" else _word_text(k2, t2) for k2, t2 in words))
-                encoded = True
+            encoded = _phrase(folder, ws, seg[i:j])
             ws = ""
             i = j
             continue
@@ -275,6 +264,45 @@ def _segment(folder: Folder, ws: str, seg: List[Tuple[str, str]], utf8: bool,
         ws = ""
         i += 1
     return ws, encoded
+
+
+def _phrase(folder: Folder, ws: str, words: List[Tuple[str, str]]) -> bool:
+    """A display name (phrase tokens, ``ws`` before it); returns whether it
+    ended with an encoded-word.  ASCII phrases are written as given.
+    Otherwise the phrase becomes encoded-words as a whole (so no special
+    stays outside a word, RFC 2047 §5 (3)), except encoded-words the script
+    wrote itself, which are kept, with the white space next to them carried
+    inside ours (§6.2)."""
+    if all(t.isascii() for _, t in words):
+        for kind, t in words:
+            if kind == "ws":
+                ws += t
+            else:
+                folder.add(ws, t)
+                ws = ""
+        return False
+    runs: List[List[Tuple[str, str]]] = [[]]
+    for kind, t in words:
+        if kind == "atom" and _EW.match(t):
+            runs += [[(kind, t)], []]
+        else:
+            runs[-1].append((kind, t))
+    encoded, first = False, True
+    for run in runs:
+        if not run:
+            continue
+        if len(run) == 1 and run[0][0] == "atom" and _EW.match(run[0][1]):
+            folder.add(ws if first else (ws or " "), run[0][1])
+            ws, encoded = "", False
+        else:
+            text = "".join(" " if kind == "ws" else _word_text(kind, t) for kind, t in run)
+            if not text.strip(" \t"):
+                ws += text  # white space between two of the script's words
+                continue
+            add_encoded(folder, ws if first else " ", text)
+            ws, encoded = "", True
+        first = False
+    return encoded
 
 
 def _comment(folder: Folder, ws: str, comment: str) -> None:
