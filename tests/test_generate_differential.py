@@ -9,7 +9,9 @@ decoded with the charset the message names) or octets.  Real tcllib 1.21
 builds the same message: where its bytes differ from ours, the input must
 have a feature a COMPATIBILITY.md row covers.
 
-Deterministic (``derandomize=True``).  The counts are printed at the end of
+Deterministic in the landing gate (hypothesis profile "gate",
+tests/conftest.py); scripts/test-random runs it with fresh seeds.  The
+counts are printed at the end of
 the module (always shown, also under ``-q``) and the last test asserts
 that nothing is unexplained.  Documented disagreements with ``email``:
 
@@ -252,7 +254,7 @@ def build(t, vars_, make) -> bytes:
     return raw if isinstance(raw, bytes) else str(raw).encode("latin-1")
 
 
-@settings(max_examples=EXAMPLES, derandomize=True, deadline=None,
+@settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(scripts)
 def test_buildmessage_three_ways(s):
@@ -302,7 +304,7 @@ def aio_module():
     srv.stop()
 
 
-@settings(max_examples=EXAMPLES // 2, derandomize=True, deadline=None,
+@settings(max_examples=EXAMPLES // 2, deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(scripts)
 def test_sendmessage_parses_back(server, s):
@@ -331,10 +333,12 @@ def test_counts_and_nothing_unexplained(capsys):
     """Prints the tallies (runs after the two property tests)."""
     if not COUNTS:
         pytest.skip("run with the property tests")
-    lines = ["generate-direction differential (derandomized, %d + %d examples):"
-             % (EXAMPLES, EXAMPLES // 2)]
+    from hypothesis import settings as current
+
+    lines = ["generate-direction differential (%s, up to %d + %d examples):"
+             % ("derandomized" if current().derandomize else "random", EXAMPLES, EXAMPLES // 2)]
     lines += ["  %-60s %d" % (k, v) for k, v in sorted(COUNTS.items())]
     lines.append("  unexplained: 0 (any would have failed the tests above)")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
-    assert COUNTS["buildmessage inputs"] == EXAMPLES
+    assert COUNTS["buildmessage inputs"] > 0 and COUNTS["sendmessage inputs"] > 0
