@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 from .contenttype import boundary_of, format_content_type
@@ -24,6 +25,7 @@ from .headerwriter import wire_field
 from .ids import make_boundary
 from .model import Entity, FinalizedPartError, MimeError
 from .transfer import Base64Encoder, BinaryQPEncoder, QPEncoder, octets
+from .wire import WireChunk, WireSpan
 
 __all__ = ["generate", "build_message", "CRLFCollector", "open_body_file", "read_blocks"]
 
@@ -47,7 +49,8 @@ def open_body_file(path: str):
         raise MimeError('couldn\'t open "%s": %s' % (path, reason))
 
 
-def generate(entity: Entity, write: Write, *, utf8: bool = False) -> None:
+def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = False,
+             spans: bool = False) -> None:
     """Write ``entity`` (and its subordinates) as tcllib's ``copymessage``.
 
     :param entity: the part.
@@ -55,6 +58,12 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False) -> None:
     :param utf8: the message goes out in an SMTPUTF8 transaction (RFC 6531):
         non-ASCII addresses in address fields are written as UTF-8 (RFC 6532)
         instead of with IDNA domains (:mod:`.headerwriter`).
+    :param wire: write base64 bodies as :class:`~.wire.WireChunk` (CRLF
+        line breaks, ready for SMTP DATA as they are) rather than ``str``
+        with ``"\\n"``; the octets are otherwise the same.
+    :param spans: (with ``wire``) write each base64 body as one
+        :class:`~.wire.WireSpan` instead, without encoding it: for a sink
+        that only measures the message (SMTP SIZE).
     :raises MimeError: ``Can't handle content encoding "x"`` for a parsed
         part with an unknown transfer encoding; file open errors.
     :raises HeaderValueError: a parsed part's field holding a bare CR, NUL
@@ -98,11 +107,11 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False) -> None:
         if entity.content.startswith("message/"):
             write("\n")
             if entity.parts:
-                generate(entity.parts[0], write, utf8=utf8)
+                generate(entity.parts[0], write, utf8=utf8, wire=wire, spans=spans)
             return
         for part in entity.parts:
             write("\n--%s\n" % boundary)
-            generate(part, write, utf8=utf8)
+            generate(part, write, utf8=utf8, wire=wire, spans=spans)
         write("\n--%s--\n" % boundary)
         return
 
@@ -118,25 +127,33 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False) -> None:
         if plan.octets is not None:
             # the octets the charset parameter names (a text body)
             if encode or plan.octets != text.encode("utf-8", "surrogatepass"):
-                _write_octets(plan.octets, converter, write)
+                _write_octets(plan.octets, converter, write, wire, spans)
                 return
         elif encode and upgraded:
             # Encode the octets the unencoded part would have put on the
             # wire (text goes out as UTF-8), not the chars read as Latin-1:
             # "café" must decode as "café" under its charset=utf-8.
             text = text.encode("utf-8", "surrogatepass").decode("latin-1")
-        _write_string(text, converter, write)
+        _write_string(text, converter, write, wire, spans)
     else:
-        _write_file(entity, converter, write)
+        _write_file(entity, converter, write, wire, spans)
 
 
 def _qp(converter: str):
     return BinaryQPEncoder() if converter == "binary-qp" else QPEncoder()
 
 
-def _write_octets(data: bytes, converter: str, write: Write) -> None:
+def _write_base64(data: bytes, write: Write, wire: bool, spans: bool) -> None:
+    if spans:
+        if data:
+            write(WireSpan(len(data)))
+        return
+    _encode_to(Base64Encoder(wire), _slices(data, _FILE_BLOCK), write)
+
+
+def _write_octets(data: bytes, converter: str, write: Write, wire: bool, spans: bool) -> None:
     if converter == "base64":
-        _encode_to(Base64Encoder(), _slices(data, _FILE_BLOCK), write)
+        _write_base64(data, write, wire, spans)
     elif converter in ("quoted-printable", "binary-qp"):
         _encode_to(_qp(converter), _slices(data.decode("latin-1"), _TEXT_BLOCK), write)
     else:
@@ -144,10 +161,9 @@ def _write_octets(data: bytes, converter: str, write: Write) -> None:
             write(piece)
 
 
-def _write_string(text: str, converter: str, write: Write) -> None:
+def _write_string(text: str, converter: str, write: Write, wire: bool, spans: bool) -> None:
     if converter == "base64":
-        data = octets(text)
-        _encode_to(Base64Encoder(), _slices(data, _FILE_BLOCK), write)
+        _write_base64(octets(text), write, wire, spans)
     elif converter in ("quoted-printable", "binary-qp"):
         if text and not text.isascii() and max(text) > "\xff":  # C speed, not a Python loop
             text = octets(text).decode("latin-1")
@@ -157,17 +173,33 @@ def _write_string(text: str, converter: str, write: Write) -> None:
             write(piece)
 
 
-def _write_file(entity: Entity, converter: str, write: Write) -> None:
+def _write_file(entity: Entity, converter: str, write: Write, wire: bool, spans: bool) -> None:
     with open_body_file(entity.file) as f:
         f.seek(entity.offset)
-        blocks = read_blocks(f, entity.count if not entity.canonical else None, _FILE_BLOCK)
-        if converter == "base64":
-            _encode_to(Base64Encoder(), blocks, write)
+        left = entity.count if not entity.canonical else None
+        blocks = read_blocks(f, left, _FILE_BLOCK)
+        if converter == "base64" and spans:
+            n = _octets_left(f, entity.offset, left)
+            if n is None:  # not a regular file: count what it gives
+                n = sum(map(len, blocks))
+            if n:
+                write(WireSpan(n))
+        elif converter == "base64":
+            _encode_to(Base64Encoder(wire), blocks, write)
         elif converter in ("quoted-printable", "binary-qp"):
             _encode_to(_qp(converter), (b.decode("latin-1") for b in blocks), write)
         else:
             for block in blocks:
                 write(block)
+
+
+def _octets_left(f, offset: int, left: Optional[int]) -> Optional[int]:
+    # what read_blocks would give, from the file's size (None: unknown)
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    n = max(0, st.st_size - offset)
+    return n if left is None else min(n, left)
 
 
 def _slices(data, size: int) -> Iterator:
@@ -204,7 +236,8 @@ class CRLFCollector:
     written as CRLF (tcllib's ``-translation crlf`` memchan).
 
     tcllib also turns an existing CRLF into CR CR LF; we keep CRLF as is
-    (COMPATIBILITY.md).
+    (COMPATIBILITY.md).  :class:`~.wire.WireChunk` octets are kept as they
+    are (already CRLF).
     """
 
     _LF = re.compile(rb"(?<!\r)\n")
@@ -214,13 +247,20 @@ class CRLFCollector:
         self._cr = False  # previous chunk ended with CR
 
     def __call__(self, chunk: Chunk) -> None:
-        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else bytes(chunk)
+        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
         if not data:
             return
+        if type(data) is WireChunk:
+            # the "\n" text form of a CRLF here would pair with that CR
+            self._out.append(data[1:] if self._cr and data[:2] == b"\r\n" else data)
+            self._cr = False
+            return
+        data = bytes(data)
         if self._cr and data[:1] == b"\n":
             self._out.append(b"\n")
             data = data[1:]
-        self._out.append(self._LF.sub(b"\r\n", data))
+        # without CR, every LF is a lone one: bytes.replace is the regex at C speed
+        self._out.append(self._LF.sub(b"\r\n", data) if b"\r" in data else data.replace(b"\n", b"\r\n"))
         self._cr = data[-1:] == b"\r"
 
     def getvalue(self) -> bytes:
@@ -231,5 +271,5 @@ def build_message(entity: Entity, *, utf8: bool = False) -> bytes:
     """``mime::buildmessage``: the whole message as CRLF octets (``utf8``:
     see :func:`generate`)."""
     out = CRLFCollector()
-    generate(entity, out, utf8=utf8)
+    generate(entity, out, utf8=utf8, wire=True)
     return out.getvalue()

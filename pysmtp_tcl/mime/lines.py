@@ -63,3 +63,40 @@ class LineMeter:
         self.line += len(parts) - 1
         self._len = len(parts[-1])
         return self.line if self._len > self.limit else None
+
+    def feed_crlf(self, data: bytes) -> Optional[int]:
+        """:meth:`feed` for octets whose every CR and LF is part of a CRLF
+        pair (the DATA writer's normalised text): split at CRLF directly,
+        without the two rewriting passes."""
+        if self._cr:
+            return self.feed(data)
+        if not data:
+            return None
+        parts = data.split(b"\r\n")
+        first = self._len + len(parts[0])
+        if first > self.limit:
+            return self.line
+        if len(parts) == 1:
+            self._len = first
+            return None
+        if len(parts) > 2 and max(map(len, parts[1:-1])) > self.limit:
+            return self.line + next(i for i in range(1, len(parts) - 1) if len(parts[i]) > self.limit)
+        self.line += len(parts) - 1
+        self._len = len(parts[-1])
+        return self.line if self._len > self.limit else None
+
+    def skip(self, first: int, breaks: int, last: int) -> Optional[int]:
+        """Account for octets not looked at: ``breaks`` line breaks, a first
+        line of ``first`` octets (continuing the current one) and a last of
+        ``last``; the lines between are known to fit (base64 text, see
+        :mod:`~.wire`).  Returns as :meth:`feed`."""
+        self._cr = False
+        n = self._len + first
+        if n > self.limit:
+            return self.line
+        if not breaks:
+            self._len = n
+            return None
+        self.line += breaks
+        self._len = last
+        return self.line if self._len > self.limit else None

@@ -330,7 +330,7 @@ class Entity:
         if self.encoding or not self.canonical:
             te = self.encoding
         else:
-            te = choose_encoding(self.content, self.params, self._lines())
+            te = choose_encoding(self.content, self.params, self._line_blocks())
         if te not in ("", "7bit", "8bit", "binary") or self.value == "parts":
             return te, False
         facts = self.body_facts()
@@ -403,12 +403,12 @@ class Entity:
             raise MimeError('Can\'t handle content encoding "%s"' % te)
         return te, upgraded
 
-    def _lines(self) -> Optional[Iterator[str]]:
+    def _line_blocks(self) -> Optional[Iterator[str]]:
         if self.value == "parts":
             return None
         if self.value == "string":
-            return _string_lines(self.string)
-        return _file_lines(self.file, self.offset, self.count)
+            return _string_line_blocks(self.string)
+        return _file_line_blocks(self.file, self.offset, self.count)
 
     def size(self) -> int:
         """``getproperty size``: canonical string/file: its length; parts:
@@ -439,31 +439,53 @@ class Entity:
             yield from p.walk()
 
 
-def _string_lines(text: str) -> Iterator[str]:
-    """The LF-separated lines of ``text``, one at a time (a list of all the
-    lines of a 50 MB body would cost more memory than the body itself)."""
-    start = 0
+#: Characters (octets for files) per block of lines judged at once by
+#: choose_encoding: bounded memory for big bodies.
+_LINE_BLOCK = 1 << 20
+
+
+def _string_line_blocks(text: str, size: int = _LINE_BLOCK) -> Iterator[str]:
+    """``text`` as blocks of whole LF-separated lines (the LF between two
+    blocks left out); a line longer than ``size`` (> 76) is cut, which
+    :func:`~.transfer.choose_encoding` allows."""
+    start, n = 0, len(text)
     while True:
-        end = text.find("\n", start)
-        if end < 0:
+        if n - start <= size:
             yield text[start:]
             return
-        yield text[start:end]
-        start = end + 1
+        cut = text.rfind("\n", start, start + size)
+        if cut < 0:  # one line fills the block
+            yield text[start:start + size]
+            start += size
+        else:
+            yield text[start:cut]
+            start = cut + 1
 
 
-def _file_lines(path: str, offset: int, count: Optional[int]) -> Iterator[str]:
-    # octets as chars, like `gets` on a binary channel
+def _file_line_blocks(path: str, offset: int, count: Optional[int],
+                      size: int = _LINE_BLOCK) -> Iterator[str]:
+    # the file window's lines, octets as chars (`gets` on a binary channel)
     with open(path, "rb") as f:
         f.seek(offset)
         left = count
-        for raw in f:
+        carry = b""
+        while left is None or left > 0:
+            raw = f.read(size if left is None else min(size, left))
+            if not raw:
+                break
             if left is not None:
-                if left <= 0:
-                    return
-                raw = raw[:left]
                 left -= len(raw)
-            yield raw.rstrip(b"\n").decode("latin-1")
+            raw = carry + raw
+            cut = raw.rfind(b"\n")
+            if cut < 0 and len(raw) < size:
+                carry = raw
+                continue
+            if cut < 0:  # one line fills the block
+                cut = len(raw)
+            yield raw[:cut].decode("latin-1")
+            carry = raw[cut + 1:]
+        if carry:
+            yield carry.decode("latin-1")
 
 
 def _tcl_pair(a: str, b: str) -> str:

@@ -96,7 +96,11 @@ def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes
     the MIME generator, handing each chunk to ``sink``.
 
     Text chunks are UTF-8 encoded (what tcllib's ``buildmessage`` produces
-    under ``encoding system utf-8``); byte chunks pass unchanged.
+    under ``encoding system utf-8``); byte chunks pass unchanged, base64
+    bodies as :class:`~pysmtp_tcl.mime.wire.WireChunk` (already in DATA
+    wire form: the DATA encoder passes them through), or, to a sink with a
+    true ``measures_only`` attribute, as a
+    :class:`~pysmtp_tcl.mime.wire.WireSpan` (measurements, nothing encoded).
     ``utf8``: the transaction is SMTPUTF8 (RFC 6531), so the generator may
     write non-ASCII addresses in header fields as UTF-8 (RFC 6532).
     """
@@ -104,9 +108,9 @@ def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes
 
     def run(sink: Callable[[bytes], None]) -> None:
         def write(chunk: Any) -> None:
-            sink(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk))
+            sink(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
 
-        generate(entity, write, utf8=utf8)
+        generate(entity, write, utf8=utf8, wire=True, spans=getattr(sink, "measures_only", False))
 
     return run
 

@@ -712,7 +712,7 @@ def _measure(source: MessageSource) -> Tuple[DataEncoder, Optional[List[bytes]]]
     """Run the message through an encoder without sending it: its ``size``
     and ``eight_bit`` describe the message.  Also returns the message's
     chunks when it is at most :data:`KEEP_LIMIT` octets (else ``None``)."""
-    enc = DataEncoder()
+    enc = DataEncoder(measure_only=True)
     kept: Optional[List[bytes]] = []
     total = 0
 
@@ -720,12 +720,18 @@ def _measure(source: MessageSource) -> Tuple[DataEncoder, Optional[List[bytes]]]
         nonlocal kept, total
         enc.feed(chunk)
         if kept is not None:
+            if not isinstance(chunk, bytes):  # a WireSpan: no octets to keep
+                kept = None
+                return
             total += len(chunk)
             if total > KEEP_LIMIT:
                 kept = None
             else:
                 kept.append(chunk)
 
+    # the source may hand this sink measurements (WireSpan) for big
+    # base64 bodies instead of encoding them once more
+    sink.measures_only = True  # type: ignore[attr-defined]
     source(sink)
     enc.finish()
     return enc, kept
