@@ -32,11 +32,8 @@ from __future__ import annotations
 
 import atexit
 import os
-import platform
-import shutil
 import signal
 import sys
-from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
 from . import __version__
@@ -101,6 +98,8 @@ wish's own (handled by Tk, anywhere in the arguments; -- ends them):
 def version_line() -> str:
     """``pysmtp-tcl VERSION (Python X.Y.Z, Tcl PATCHLEVEL)``; the Tcl
     part names what is missing when this Python has no tkinter."""
+    import platform  # only --version needs it
+
     py = platform.python_version()
     try:
         tk = _new_tkapp("pysmtp-tclsh")
@@ -341,15 +340,17 @@ def _split_script(kind: str, args: List[str]) -> Tuple[Optional[str], Optional[s
 def launcher_path(kind: str = "tclsh") -> Optional[str]:
     """An executable that runs Tcl scripts with our packages (what
     ``info nameofexecutable`` answers, so scripts can start helpers)."""
+    # os.path, not pathlib/shutil: they cost start-up time
     name = _PROGRAMS[kind]
-    argv0 = Path(sys.argv[0])
-    if argv0.name.startswith(name) and argv0.exists():
-        return str(argv0.resolve())
-    found = shutil.which(name)
-    if found:
-        return str(Path(found).resolve())
-    near = Path(sys.executable).parent / name
-    return str(near) if near.exists() else None
+    argv0 = sys.argv[0]
+    if os.path.basename(argv0).startswith(name) and os.path.exists(argv0):
+        return os.path.realpath(argv0)
+    for d in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        found = os.path.join(d or os.curdir, name)
+        if os.path.isfile(found) and os.access(found, os.X_OK):  # shutil.which's test
+            return os.path.realpath(found)
+    near = os.path.join(os.path.dirname(sys.executable), name)
+    return near if os.path.exists(near) else None
 
 
 def _main(kind: str, argv: Optional[List[str]]) -> int:

@@ -1,45 +1,47 @@
 """Installing the packages into a Tcl interpreter."""
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 from typing import Any, Optional
 
 from .context import Context, Route
-from .registry import dispatch
+from .registry import defer, dispatch
 
 # Packages we provide, with tcllib 1.21's versions so `package require mime
 # 1.4` etc. keep working.
 PACKAGES = (("mime", "1.7.0", "mime.tcl"), ("smtp", "1.5.1", "smtp.tcl"))
 
 
-def tcl_dir() -> Path:
+def tcl_dir() -> str:
     """The directory holding ``pkgIndex.tcl`` and the shims.
 
     In a source checkout that is ``<repo>/tcl``; an installed wheel carries
     the same files as the package ``pysmtp_tcl._tcl`` (pyproject maps it).
     """
-    repo = Path(__file__).resolve().parents[2] / "tcl"
-    if (repo / "pkgIndex.tcl").is_file():
+    # (os.path, not pathlib: start-up time)
+    repo = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "tcl")
+    if os.path.isfile(os.path.join(repo, "pkgIndex.tcl")):
         return repo
+    import importlib.util
+
     spec = importlib.util.find_spec("pysmtp_tcl._tcl")
     if spec is not None and spec.submodule_search_locations:
         for loc in spec.submodule_search_locations:
-            if (Path(loc) / "pkgIndex.tcl").is_file():
-                return Path(loc)
+            if os.path.isfile(os.path.join(loc, "pkgIndex.tcl")):
+                return str(loc)
     raise RuntimeError("pysmtp-tcl: Tcl package files (pkgIndex.tcl) not found")
 
 
 def _load_command_modules() -> None:
     # Importing a `*_commands` module registers its implementations in
-    # registry.COMMANDS; every such module of this package is loaded.
-    import importlib
-    import pkgutil
-
-    for mod in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if mod.name.endswith("_commands"):
-            importlib.import_module(__package__ + "." + mod.name)
+    # registry.COMMANDS; every such module of this package is imported when
+    # a command of its namespace (`mime_text_commands` -> mime::) is first
+    # called: start-up imports only what the script uses.  (os.listdir:
+    # pkgutil.iter_modules imports inspect, ~5 ms.)
+    for entry in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
+        name, ext = os.path.splitext(entry)
+        if name.endswith("_commands") and ext in (".py", ".pyc"):
+            defer(name.split("_", 1)[0], __package__ + "." + name)
 
 
 # Keeps `package require mime|smtp` ours without loading anything early, so
@@ -115,14 +117,14 @@ def install(interp: Any, route: Any = None, config: Any = None) -> Context:
         # tkapp objects take neither attributes nor weak references.
         _CONTEXTS[id(tk)] = ctx
     d = tcl_dir()
-    tk.call("source", str(d / "pysmtp_tcl.tcl"))
+    tk.call("source", os.path.join(d, "pysmtp_tcl.tcl"))
     tk.eval(_GUARD_TCL)
     # Our dir first on auto_path: a scan then meets our pkgIndex.tcl last.
-    auto_path = [p for p in tk.splitlist(tk.call("set", "::auto_path")) if str(p) != str(d)]
-    tk.call("set", "::auto_path", (str(d),) + tuple(auto_path))
+    auto_path = [p for p in tk.splitlist(tk.call("set", "::auto_path")) if str(p) != d]
+    tk.call("set", "::auto_path", (d,) + tuple(auto_path))
     packages = []
     for name, version, fname in PACKAGES:
-        packages += [name, version, "::pysmtp_tcl::load %s %s" % (name, _tcl_quote(str(d / fname)))]
+        packages += [name, version, "::pysmtp_tcl::load %s %s" % (name, _tcl_quote(os.path.join(d, fname)))]
     tk.call("set", "::pysmtp_tcl::packages", tuple(packages))
     handler = tk.call("package", "unknown")
     if not str(handler).startswith("::pysmtp_tcl::unknown"):

@@ -11,10 +11,9 @@ including tcllib's return code 7.
 """
 from __future__ import annotations
 
-import traceback
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
-__all__ = ["TclError", "TclReturn", "tclcommand", "COMMANDS", "to_tcl"]
+__all__ = ["TclError", "TclReturn", "tclcommand", "COMMANDS", "to_tcl", "defer"]
 
 
 class TclError(Exception):
@@ -49,6 +48,33 @@ Impl = Callable[..., Any]
 #: Tcl-visible name (e.g. ``"mime::getheader"``) -> implementation
 #: ``fn(ctx, *args: str)``.
 COMMANDS: Dict[str, Impl] = {}
+
+
+#: Modules whose commands are registered on first use, by Tcl namespace
+#: (``"smtp"`` -> ``["pysmtp_tcl.bridge.smtp_commands"]``): ``package
+#: require smtp`` need not load the SMTP core, TLS and all, before a script
+#: sends anything.
+_DEFERRED: Dict[str, List[str]] = {}
+
+
+def defer(namespace: str, module: str) -> None:
+    """Import ``module`` (which registers commands with :func:`tclcommand`)
+    when a command ``namespace::...`` is first dispatched."""
+    if module not in _DEFERRED.setdefault(namespace, []):
+        _DEFERRED[namespace].append(module)
+
+
+def _lookup(name: str) -> Optional[Impl]:
+    fn = COMMANDS.get(name)
+    if fn is None:
+        modules = _DEFERRED.pop(name.split("::", 1)[0], ())
+        if modules:
+            import importlib
+
+            for module in modules:
+                importlib.import_module(module)
+            fn = COMMANDS.get(name)
+    return fn
 
 
 def tclcommand(name: str) -> Callable[[Impl], Impl]:
@@ -97,8 +123,8 @@ def to_tcl(value: Any, tk: Any = None) -> Any:
 
 def dispatch(ctx: Any, name: str, *args: str) -> tuple:
     """Run one command; always returns ``(options, result)``, never raises."""
-    fn = COMMANDS.get(name)
     try:
+        fn = _lookup(name)
         if fn is None:
             raise TclError('invalid command name "%s"' % name)
         result = fn(ctx, *args)
@@ -111,6 +137,8 @@ def dispatch(ctx: Any, name: str, *args: str) -> tuple:
     except TclReturn as e:
         return ("-code", e.code) + to_tcl(e.options, ctx.tk), to_tcl(e.result, ctx.tk)
     except Exception as e:  # a bug of ours: make it visible, never silent
+        import traceback
+
         tb = traceback.format_exc()
         return (
             ("-code", 1, "-errorcode", ("PYSMTP_TCL", "INTERNAL", type(e).__name__),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 from ..smtp import envelope as envmod
-from ..smtp.auth import MECHANISMS as AUTH_MECHANISMS
 from ..smtp.commands import CommandError
 from ..smtp.failures import INTERNAL_TEXT, LOG
 from ..smtp.session import (AuthFailure, CredentialsRefused, EnvelopeError, OpenFailure,
@@ -97,6 +96,8 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
             _check_cafile(value)
             o["cafile"] = value
         elif option == "-authmechanism":
+            from ..smtp.auth import MECHANISMS as AUTH_MECHANISMS
+
             if value.upper() not in AUTH_MECHANISMS:
                 raise TclError('-authmechanism must be one of %s, not "%s"'
                                % (", ".join(sorted(AUTH_MECHANISMS)), value))

@@ -30,8 +30,6 @@ Deliberate differences from tcllib (COMPATIBILITY.md):
 """
 from __future__ import annotations
 
-import calendar
-import email.utils
 import re
 import time
 from typing import Protocol, Union
@@ -93,6 +91,9 @@ class PythonClock:
         return int(time.time())
 
     def scan(self, text: str, gmt: bool) -> int:
+        import calendar  # here, not at start-up: only date parsing needs them
+        import email.utils
+
         m = _ISO.fullmatch(text)
         if m:
             y, mo, d, hh, mm, ss = (int(g or 0) for g in m.groups())

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import itertools
 import os
 import socket
@@ -44,6 +43,8 @@ def make_boundary(seed: str = "") -> str:
     parts built in the same second may share one) the key also carries
     random bytes, so nested multiparts never collide (RFC 2046 §5.1.1).
     """
+    import hashlib  # here: loading OpenSSL's libcrypto costs ~3 ms and 4 MB at start-up
+
     key = ("%d%s%s" % (time.time_ns(), seed, tcl_hostname())).encode("utf-8", "replace")
     key += os.urandom(16)
     digest = hashlib.md5(key).hexdigest().upper().encode("ascii")

@@ -12,11 +12,31 @@ import errno
 import os
 import selectors
 import socket
-import ssl
 import time
-from typing import Optional, Protocol, Tuple
+from typing import TYPE_CHECKING, Optional, Protocol, Tuple
 
 from .replies import MAX_LINE
+
+if TYPE_CHECKING:
+    import ssl
+
+
+class _TLSNotLoaded(Exception):
+    """Never raised: stands for ssl's "want read/write" exceptions until
+    TLS is first used.  ``import ssl`` costs ~4 ms and 5 MB (libssl) at
+    start-up, and a plain socket cannot raise them."""
+
+
+_WantRead: type = _TLSNotLoaded
+_WantWrite: type = _TLSNotLoaded
+
+
+def _load_ssl():
+    global _WantRead, _WantWrite
+    import ssl
+
+    _WantRead, _WantWrite = ssl.SSLWantReadError, ssl.SSLWantWriteError
+    return ssl
 
 
 class Reactor(Protocol):
@@ -146,6 +166,7 @@ class Connection:
             time-out.
         """
         assert self.sock is not None
+        ssl = _load_ssl()
         self._buf.clear()
         # The name is always given: ssl sends it as SNI only when it is a host
         # name, and checks it against an IP certificate entry otherwise.
@@ -197,9 +218,9 @@ class Connection:
             try:
                 n = self.sock.send(view)
                 view = view[n:]
-            except (BlockingIOError, ssl.SSLWantWriteError):
+            except (BlockingIOError, _WantWrite):
                 self._wait(True, deadline, "write to server timed out")
-            except ssl.SSLWantReadError:
+            except _WantRead:
                 self._wait(False, deadline, "write to server timed out")
             except OSError as e:
                 raise SMTPIOError('error writing "%s": %s' % (self.name, _posix_text(e)), e.errno) from None
@@ -230,10 +251,10 @@ class Connection:
                 raise SMTPIOError('can not find channel named "%s"' % self.name)
             try:
                 chunk = self.sock.recv(65536)
-            except (BlockingIOError, ssl.SSLWantReadError):
+            except (BlockingIOError, _WantRead):
                 self._wait(False, deadline)
                 continue
-            except ssl.SSLWantWriteError:
+            except _WantWrite:
                 self._wait(True, deadline)
                 continue
             except OSError as e:
@@ -256,7 +277,7 @@ class Connection:
             return False
         try:
             chunk = self.sock.recv(65536)
-        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+        except (BlockingIOError, InterruptedError, _WantRead, _WantWrite):
             return False  # nothing (or only TLS housekeeping) arrived
         except OSError:
             return not data_only  # let the reader report the error

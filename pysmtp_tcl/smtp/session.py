@@ -13,19 +13,20 @@ from __future__ import annotations
 import base64
 import binascii
 import socket
-import ssl
 import time
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple, Union
 
-from . import auth
 from . import commands as cmds
 from .commands import Command, CommandError
 from .connection import Connection, Reactor, SMTPIOError
 from .datawriter import DataEncoder
 from .failures import script_text
 from .replies import Reply, ReplyAssembler
+
+if TYPE_CHECKING:  # ssl and auth (hashlib) load when TLS / AUTH is used: start-up time
+    import ssl
 
 #: hear caps every wait at 600 s (tcllib: SF bug 836442).
 MAX_WAIT = 600
@@ -127,6 +128,8 @@ class SessionOptions:
 
 def _insecure_context() -> ssl.SSLContext:
     # tcllib's tls::import defaults: no certificate check (-require 0).
+    import ssl
+
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -135,6 +138,8 @@ def _insecure_context() -> ssl.SSLContext:
 
 def verifies(context: ssl.SSLContext) -> bool:
     """Whether ``context`` checks the certificate chain and host name."""
+    import ssl
+
     return context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
 
 
@@ -144,6 +149,8 @@ def tls_context(opts: SessionOptions) -> ssl.SSLContext:
     if opts.tls_context is not None:
         return opts.tls_context
     if opts.tls_verify:
+        import ssl
+
         # Certificate chain and host name checked (RFC 7817 §3); SNI is sent
         # whenever the server is named by host name.
         return ssl.create_default_context(cafile=opts.cafile)
@@ -383,6 +390,8 @@ class Session:
         :raises AuthFailure: all of them were refused.  (tcllib prints
             ``AUTH <mech> failed`` and sends unauthenticated.)
         """
+        from . import auth
+
         offered = auth.offered_mechanisms(self.esmtp)
         order = ([self.opts.auth_mechanism.upper()] if self.opts.auth_mechanism
                  else list(self.opts.auth_preference or auth.PREFERENCE))
@@ -414,6 +423,8 @@ class Session:
         raise AuthFailure(last)
 
     def _auth_exchange(self, mech: str) -> Reply:
+        from . import auth
+
         extra = {"host": self.server, "port": self.port} if mech in auth.WANTS_ENDPOINT else {}
         gen = auth.MECHANISMS[mech](self.opts.username, self.opts.password, **extra)
         try:
