@@ -1,53 +1,64 @@
 #!/usr/bin/env python3
-"""pysmtp-tcl benchmark: speed and memory against tcllib, smtplib, smtp-source.
+"""pysmtp-tcl benchmark: issue 9's table, measured side by side in one run.
 
-Everything sends to Postfix's ``smtp-sink`` on 127.0.0.1 (started here,
-stopped at the end).  See bench/README.md.  Usage::
+    python3 bench/run.py [--quick] [--reps N] [--only ROW,...] [--json FILE]
 
-    python3 bench/run.py [--quick] [--seconds S] [--mb N] [--json FILE]
+Every client sends to one Postfix ``smtp-sink`` on 127.0.0.1 (started and
+stopped here); the latency rows go through a delay proxy of our own
+(bench/delayproxy.py: 10 ms each way, 20 ms round trip).  Clients:
 
-Speed: small messages per second, one process per client, counted inside
-the process after its packages are loaded (startup is reported apart):
-  tcllib      tclsh + Debian's tcllib 1.21, script bench/send_loop.tcl
-  pysmtp      the same script under pysmtp-tclsh (real interpreter path)
-  smtplib     Python's smtplib: new connection per message / one reused
-  smtp-source Postfix's C load generator: per message / one reused (-d)
+  tcllib       tclsh + Debian's tcllib 1.21
+  pysmtp       the same Tcl scripts under pysmtp-tclsh (this checkout)
+  smtplib      Python's smtplib + email.message.EmailMessage  (bench/peers.py)
+  aiosmtplib   the asyncio peer (pip install -e '.[bench]')  (bench/peers.py)
+  smtp-source  Postfix's C load generator (-d: one connection)
 
-Memory: peak RSS (ru_maxrss of that child, via os.wait4) of sending an N MB
-(default 50) ``-file`` attachment and an N MB ``-string`` body, tcllib vs
-pysmtp, each with a baseline run that builds the same message but does not
-send it.
+Each figure is the median of ``--reps`` runs with min-max; clients take turns
+within each repetition.  A run that takes longer than 20 s is not repeated
+(n=1 is shown).  Rows whose feature is not built yet (pysmtp ``--reuse``,
+PIPELINING) print "not built yet": the probes in ``features()`` switch them
+on when the launcher/package offers them.  ``--quick`` (CI's smoke test)
+uses small sizes and one repetition: its numbers are not the goals'
+workloads.  See bench/README.md for what each row measures.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
-import smtplib
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(HERE))
 
+from delayproxy import DelayProxy  # noqa: E402
 from support.postfix import SMTP_SOURCE, SmtpSink, require_postfix  # noqa: E402
 
-PYTHON = os.path.realpath(sys.executable)  # not a pyenv shim (+65 ms a start)
-# Measure this checkout, whatever `pip install -e` points at.
-OURS_ENV = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-SEND_LOOP = HERE / "send_loop.tcl"
-SEND_BIG = HERE / "send_big.tcl"
+# sys.executable, not its realpath: a venv's interpreter is a symlink whose
+# target would lose the venv (a pyenv shim execs the real binary, so
+# sys.executable is never the shim).
+PYTHON = sys.executable
+HEAVY = 20.0  # s: a run this long is not repeated
+STATUSES = ("met", "NOT MET", "not built yet", "n/a")
 
-SMALL_MESSAGE = (b"From: bench@client.test\r\nTo: sink@sink.test\r\nSubject: bench\r\n"
-                 b"Date: Thu, 01 Jan 2026 10:00:00 +0000\r\nMessage-ID: <b@client.test>\r\n"
-                 b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
-                 b"A small benchmark message.\r\nSecond line.\r\n")
+
+def child_env(ours: bool) -> dict:
+    env = dict(os.environ)
+    # .pyc files are written and used, as after a pip install
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if ours:  # measure this checkout, whatever `pip install -e` points at
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
 
 
 def pysmtp_cmd() -> List[str]:
@@ -67,177 +78,429 @@ def tclsh_cmd() -> List[str]:
     return [os.path.realpath(tclsh)]
 
 
-def run_child(cmd: List[str], timeout: float = 300, env: Optional[dict] = None) -> Tuple[int, str, str, float, float, int]:
-    """Run cmd; return (status, stdout, stderr, wall s, cpu s, max RSS KiB)."""
-    t0 = time.monotonic()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
-        deadline = t0 + timeout
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                p.kill()
-                pid, status, ru = os.wait4(p.pid, 0)
-                break
-            time.sleep(0.01)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.monotonic() - t0
-        out.seek(0)
-        err.seek(0)
-        return (p.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss)
+class Run:
+    """One child process: status, output, wall/CPU seconds, peak RSS."""
+
+    def __init__(self, cmd: Sequence[str], env: Optional[dict] = None, timeout: float = 900) -> None:
+        t0 = time.monotonic()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            cmd = [str(c) for c in cmd]
+            p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
+            deadline = t0 + timeout
+            while True:
+                pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline:
+                    p.kill()
+                    pid, status, ru = os.wait4(p.pid, 0)
+                    break
+                time.sleep(0.002)
+            self.wall = time.monotonic() - t0
+            p.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            self.status = p.returncode
+            self.out = out.read().decode(errors="replace")
+            self.err = err.read().decode(errors="replace")
+        self.cpu = ru.ru_utime + ru.ru_stime
+        if self.status != 0:
+            raise RuntimeError("%s failed (%d):\n%s\n%s" % (" ".join(cmd), self.status, self.out[-2000:],
+                                                            self.err[-3000:]))
+        self.fields = dict(w.split("=", 1) for w in self.out.split() if "=" in w)
+        # The client's own VmHWM when it reports one: ru_maxrss of a child
+        # also counts the pages of this process it was forked from.
+        hwm = float(self.fields.get("hwm_kb", -1))
+        self.rss_mb = (hwm if hwm > 0 else ru.ru_maxrss) / 1024.0
+
+    @property
+    def seconds(self) -> float:
+        """The client's own timing of its sends (after start-up)."""
+        return float(self.fields["seconds"])
 
 
-# -- speed ---------------------------------------------------------------------
+class Stat:
+    def __init__(self, values: Sequence[float]) -> None:
+        self.values = list(values)
 
-def env_for(cmd: List[str]) -> Optional[dict]:
-    return OURS_ENV if cmd == pysmtp_cmd() else None
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
 
-
-def tcl_loop(cmd: List[str], port: int, count: int, seconds: float) -> Dict[str, float]:
-    rc, out, err, wall, cpu, rss = run_child(cmd + [str(SEND_LOOP), str(port), str(count), str(seconds)],
-                                             timeout=seconds * 3 + 60, env=env_for(cmd))
-    if rc != 0:
-        raise RuntimeError("%s failed (%d):\n%s\n%s" % (" ".join(cmd), rc, out, err[-3000:]))
-    fields = dict(line.split("=", 1) for line in out.split() if "=" in line)
-    n, secs, load = int(fields["sent"]), float(fields["seconds"]), float(fields["load"])
-    return {"rate": n / secs, "n": n, "seconds": secs, "startup": load, "cpu_total": cpu, "wall_total": wall}
-
-
-def smtplib_rate(port: int, count: int, seconds: float, reuse: bool) -> Dict[str, float]:
-    n = 0
-    c0 = time.process_time()
-    t0 = time.monotonic()
-    deadline = t0 + seconds
-    conn = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test") if reuse else None
-    while n < count and time.monotonic() < deadline:
-        if reuse:
-            conn.sendmail("bench@client.test", ["sink@sink.test"], SMALL_MESSAGE)
-        else:
-            with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test") as c:
-                c.sendmail("bench@client.test", ["sink@sink.test"], SMALL_MESSAGE)
-        n += 1
-    if conn is not None:
-        conn.quit()
-    secs = time.monotonic() - t0
-    return {"rate": n / secs, "n": n, "seconds": secs, "cpu_total": time.process_time() - c0}
+    def fmt(self, unit: str = "s", scale: float = 1.0, digits: int = 2) -> str:
+        f = "%%.%df" % digits
+        m = f % (self.median * scale)
+        if len(self.values) == 1:
+            return "%s %s (n=1)" % (m, unit)
+        return "%s %s (%s-%s)" % (m, unit, f % (min(self.values) * scale), f % (max(self.values) * scale))
 
 
-def smtp_source_rate(port: int, count: int, reuse: bool) -> Dict[str, float]:
-    cmd = [SMTP_SOURCE, "-s", "1", "-m", str(count), "-M", "client.test", "-f", "bench@client.test",
-           "-t", "sink@sink.test"] + (["-d"] if reuse else []) + ["127.0.0.1:%d" % port]
-    rc, out, err, wall, cpu, rss = run_child(cmd, timeout=120)
-    if rc != 0:
-        raise RuntimeError("smtp-source failed (%d): %s %s" % (rc, out, err))
-    return {"rate": count / wall, "n": count, "seconds": wall, "cpu_total": cpu}
+class Row:
+    """One row of the table: figures per client and goals."""
 
+    def __init__(self, key: str, title: str, note: str = "") -> None:
+        self.key, self.title, self.note = key, title, note
+        self.lines: List[str] = []
+        self.goals: List[Tuple[str, str, str]] = []
+        self.data: Dict[str, Dict[str, List[float]]] = {}
 
-def startup(cmd: List[str], runs: int = 3) -> float:
-    best = None
-    for _ in range(runs):
-        rc, out, err, wall, cpu, rss = run_child(cmd, timeout=60, env=env_for(cmd[:-1]))
-        if rc != 0:
-            raise RuntimeError("%s: %s" % (cmd, err))
-        best = wall if best is None else min(best, wall)
-    return best or 0.0
+    def figure(self, client: str, text: str) -> None:
+        self.lines.append("    %-22s %s" % (client, text))
 
+    def goal(self, text: str, value: str, status: str) -> None:
+        assert status in STATUSES
+        self.goals.append((text, value, status))
 
-# -- memory --------------------------------------------------------------------
+    def check(self, text: str, ratio: Optional[float], limit: float, at_most: bool = True,
+              unit: str = "x") -> None:
+        if ratio is None or math.isnan(ratio):
+            self.goal(text, "-", "n/a")
+            return
+        ok = ratio <= limit if at_most else ratio >= limit
+        value = ("%.2f%s" % (ratio, unit)) if unit == "x" else ("%.2f %s" % (ratio, unit))
+        self.goal(text, value, "met" if ok else "NOT MET")
 
-def big_send(cmd: List[str], port: int, mode: str, path: Path, mb: int, send: bool) -> Dict[str, float]:
-    rc, out, err, wall, cpu, rss = run_child(
-        cmd + [str(SEND_BIG), str(port), mode, str(path), str(mb), "1" if send else "0"], timeout=600,
-        env=env_for(cmd))
-    if rc != 0:
-        raise RuntimeError("%s %s failed (%d):\n%s\n%s" % (" ".join(cmd), mode, rc, out, err[-3000:]))
-    fields = dict(line.split("=", 1) for line in out.split() if "=" in line)
-    return {"rss_mb": rss / 1024.0, "wall": wall, "cpu": cpu, "send_seconds": float(fields.get("seconds", "nan"))}
-
-
-# -- report --------------------------------------------------------------------
-
-def fmt_ratio(x: float, base: float) -> str:
-    return "%.1fx" % (x / base) if base else "-"
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="short runs (smoke test, ~30 s)")
-    ap.add_argument("--seconds", type=float, default=None, help="time budget per speed run")
-    ap.add_argument("--mb", type=int, default=None, help="size of the big message in MB (default 50)")
-    ap.add_argument("--json", help="also write the results as JSON to this file")
-    ap.add_argument("--skip-memory", action="store_true")
-    args = ap.parse_args()
-    seconds = args.seconds or (1.5 if args.quick else 4.0)
-    mb = args.mb or (10 if args.quick else 50)
-    require_postfix()
-
-    started = time.monotonic()
-    results: Dict[str, Dict[str, float]] = {}
-    tcl, ours = tclsh_cmd(), pysmtp_cmd()
-    print("pysmtp-tcl bench: smtp-sink on 127.0.0.1, %d CPUs, python %s" % (os.cpu_count() or 0, PYTHON))
-    where = subprocess.run([PYTHON, "-c", "import pysmtp_tcl; print(pysmtp_tcl.__file__)"], env=OURS_ENV,
-                           capture_output=True, text=True).stdout.strip()
-    print("  tcllib: %s    pysmtp: %s (imports %s)" % (" ".join(tcl), " ".join(ours), where))
-
-    with SmtpSink(backlog=1024) as sink:
-        port = sink.port
-        print("  speed runs: up to %.1f s each ..." % seconds, flush=True)
-        results["tcllib"] = tcl_loop(tcl, port, 1000, seconds)
-        results["pysmtp"] = tcl_loop(ours, port, 50000, seconds)
-        results["smtplib (conn/msg)"] = smtplib_rate(port, 200000, seconds, reuse=False)
-        results["smtplib (reuse)"] = smtplib_rate(port, 200000, seconds, reuse=True)
-        n = max(200, int(results["smtplib (conn/msg)"]["rate"] * seconds * 2))
-        results["smtp-source (conn/msg)"] = smtp_source_rate(port, n, reuse=False)
-        results["smtp-source (reuse)"] = smtp_source_rate(port, n, reuse=True)
-        empty = Path(tempfile.mkdtemp(prefix="pysmtp-bench-")) / "load.tcl"
-        empty.write_text("package require smtp\npackage require mime\n")
-        starts = {"tcllib": startup(tcl + [str(empty)]), "pysmtp": startup(ours + [str(empty)])}
-        shutil.rmtree(empty.parent, ignore_errors=True)
-
-        mem: Dict[str, Dict[str, float]] = {}
-        if not args.skip_memory:
-            tmp = Path(tempfile.mkdtemp(prefix="pysmtp-bench-"))
-            try:
-                big = tmp / "big.bin"
-                with open(big, "wb") as fh:
-                    for _ in range(mb):
-                        fh.write(os.urandom(1 << 20))
-                print("  memory runs: %d MB -file and -string ..." % mb, flush=True)
-                for impl, cmd in (("tcllib", tcl), ("pysmtp", ours)):
-                    for mode in ("file", "string"):
-                        base = big_send(cmd, port, mode, big, mb, send=False)
-                        sent = big_send(cmd, port, mode, big, mb, send=True)
-                        mem["%s %s" % (impl, mode)] = {"baseline_mb": base["rss_mb"], "peak_mb": sent["rss_mb"],
-                                                       "send_seconds": sent["send_seconds"], "cpu": sent["cpu"] - base["cpu"]}
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-
-    base = results["tcllib"]["rate"]
-    print()
-    print("Small messages (one process per client, after package load; smtp-sink on loopback)")
-    print("%-24s %9s %8s %10s %9s" % ("client", "msg/s", "vs tcllib", "CPU ms/msg", "messages"))
-    for name, r in results.items():
-        cpu_ms = 1000.0 * r["cpu_total"] / r["n"] if r["n"] else float("nan")
-        print("%-24s %9.0f %8s %10.2f %9d" % (name, r["rate"], fmt_ratio(r["rate"], base), cpu_ms, r["n"]))
-    print("  (tcl CPU ms/msg includes interpreter start and package load; tcllib/pysmtp: %.0f / %.0f ms "
-          "to start a process and package require smtp mime)" % (1000 * starts["tcllib"], 1000 * starts["pysmtp"]))
-    if mem:
+    def print(self, quick: bool) -> None:
         print()
-        print("Memory: peak RSS of one process sending a %d MB message (baseline: same script, no send)" % mb)
-        print("%-16s %10s %10s %10s %9s %8s" % ("run", "peak MB", "base MB", "+send MB", "vs tcllib", "send s"))
-        for name, m in mem.items():
-            tl = mem["tcllib " + name.split()[1]]
-            print("%-16s %10.0f %10.0f %10.0f %9s %8.2f" % (
-                name, m["peak_mb"], m["baseline_mb"], m["peak_mb"] - m["baseline_mb"],
-                fmt_ratio(m["peak_mb"], tl["peak_mb"]), m["send_seconds"]))
-    print()
-    print("total bench time %.0f s" % (time.monotonic() - started))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"speed": results, "startup": starts, "memory": mem}, indent=2))
-    return 0
+        print("[%s] %s" % (self.key, self.title))
+        if self.note:
+            print("    (%s)" % self.note)
+        for line in self.lines:
+            print(line)
+        for text, value, status in self.goals:
+            print("  goal | %s | %s | %s%s" % (text, value, status,
+                                              " (quick: reduced workload)" if quick and status in
+                                              ("met", "NOT MET") else ""))
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.quick = args.quick
+        self.reps = args.reps or (1 if self.quick else 3)
+        self.tcl = tclsh_cmd()
+        self.ours = pysmtp_cmd()
+        self.tmp = Path(tempfile.mkdtemp(prefix="pysmtp-bench-"))
+        self.rows: List[Row] = []
+        self.features: Dict[str, bool] = {}
+        self.sink: Optional[SmtpSink] = None
+        self.proxy: Optional[DelayProxy] = None
+
+    # -- running clients ---------------------------------------------------------
+    def tcl_client(self, impl: str, script: str, *args: object, extra: Sequence[str] = ()) -> List[str]:
+        base = self.tcl if impl == "tcllib" else self.ours + list(extra)
+        return base + [str(HERE / script)] + [str(a) for a in args]
+
+    def run(self, impl: str, cmd: Sequence[str]) -> Run:
+        return Run(cmd, env=child_env(impl == "pysmtp"))
+
+    def repeat(self, clients: Dict[str, Callable[[], Run]]) -> Dict[str, List[Run]]:
+        """Run each client ``reps`` times, taking turns; a run over HEAVY
+        seconds is not repeated."""
+        runs: Dict[str, List[Run]] = {name: [] for name in clients}
+        heavy: set = set()
+        for _ in range(self.reps):
+            for name, fn in clients.items():
+                if name in heavy:
+                    continue
+                r = fn()
+                runs[name].append(r)
+                if r.wall > HEAVY:
+                    heavy.add(name)
+        return runs
+
+    # -- set-up ------------------------------------------------------------------
+    def probe_features(self) -> None:
+        """What the launcher/package offers: rows of features not built yet
+        print "not built yet" until these probes find them."""
+        r = subprocess.run(self.ours + ["--help"], capture_output=True, text=True, env=child_env(True))
+        self.features["reuse"] = "--reuse" in (r.stdout + r.stderr)
+        probe = self.tmp / "probe.tcl"
+        probe.write_text("package require smtp\npackage require mime\n"
+                         "set t [mime::initialize -canonical text/plain -string x]\n"
+                         "catch {smtp::sendmessage $t -pipelining 0 -servers {}} msg\n"
+                         "puts [string match {*unknown option*} $msg]\n")
+        r = subprocess.run(self.ours + [str(probe)], capture_output=True, text=True, env=child_env(True))
+        self.features["pipelining"] = r.stdout.strip() == "0"
+
+    def warm_up(self) -> None:
+        load = HERE / "send_one.tcl"
+        for _ in range(2):  # page cache; our .pyc files written once
+            self.run("tcllib", self.tcl + [str(load)])
+            self.run("pysmtp", self.ours + [str(load)])
+
+    # -- rows --------------------------------------------------------------------
+    def row_big_file(self, key: str, mb: int, full_mb: int, rss_goal: bool, source: bool) -> None:
+        path = self.tmp / ("file%d.bin" % mb)
+        if not path.exists():
+            with open(path, "wb") as fh:
+                for _ in range(mb):
+                    fh.write(os.urandom(1 << 20))
+        port = self.sink.port
+        wire = _base64_wire_size(mb << 20) + 400
+        clients = {
+            "tcllib": lambda: self.run("tcllib", self.tcl_client("tcllib", "send_big.tcl", port, "file", path, mb, 1)),
+            "pysmtp": lambda: self.run("pysmtp", self.tcl_client("pysmtp", "send_big.tcl", port, "file", path, mb, 1)),
+        }
+        if source:
+            clients["smtp-source"] = lambda: self.run("c", [SMTP_SOURCE, "-s", "1", "-m", "1", "-l", str(wire),
+                                                            "-M", "client.test", "-f", "bench@client.test",
+                                                            "-t", "sink@sink.test", "127.0.0.1:%d" % port])
+        runs = self.repeat(clients)
+        row = Row(key, "%d MB attachment, -file%s" % (mb, "" if mb == full_mb else " (full run: %d MB)" % full_mb),
+                  "wall and CPU of the whole process: start, package require, build, send; peak RSS"
+                  + ("; smtp-source sends the same wire size, %.1f MB" % (wire / 1e6) if source else ""))
+        wall = {k: Stat([r.wall for r in v]) for k, v in runs.items()}
+        for k, v in runs.items():
+            row.figure(k, "wall %s   CPU %s   peak RSS %s" % (
+                wall[k].fmt(), Stat([r.cpu for r in v]).fmt(), Stat([r.rss_mb for r in v]).fmt("MB", digits=0)))
+            row.data[k] = {"wall": [r.wall for r in v], "cpu": [r.cpu for r in v], "rss_mb": [r.rss_mb for r in v]}
+        row.check("wall <= 0.5x tcllib", wall["pysmtp"].median / wall["tcllib"].median, 0.5)
+        if source:
+            row.check("wall <= 2x smtp-source", wall["pysmtp"].median / wall["smtp-source"].median, 2.0)
+        if rss_goal:
+            row.check("peak RSS <= 64 MB", Stat([r.rss_mb for r in runs["pysmtp"]]).median, 64, unit="MB")
+        self.rows.append(row)
+
+    def row_big_string(self, key: str, mb: int, full_mb: int) -> None:
+        port = self.sink.port
+        clients = {impl: (lambda impl=impl: self.run(impl, self.tcl_client(impl, "send_big.tcl", port, "string",
+                                                                           "-", mb, 1)))
+                   for impl in ("tcllib", "pysmtp")}
+        runs = self.repeat(clients)
+        data_mb = mb * 1048576 // 76 * 76 / 1048576.0
+        row = Row(key, "%d MB -string%s" % (mb, "" if mb == full_mb else " (full run: %d MB)" % full_mb),
+                  "text/plain of 75-char lines; wall and CPU of the whole process; peak RSS")
+        wall = {k: Stat([r.wall for r in v]) for k, v in runs.items()}
+        rss = {k: Stat([r.rss_mb for r in v]) for k, v in runs.items()}
+        for k, v in runs.items():
+            row.figure(k, "wall %s   CPU %s   peak RSS %s" % (wall[k].fmt(), Stat([r.cpu for r in v]).fmt(),
+                                                            rss[k].fmt("MB", digits=0)))
+            row.data[k] = {"wall": [r.wall for r in v], "cpu": [r.cpu for r in v], "rss_mb": [r.rss_mb for r in v]}
+        row.check("wall <= 0.4x tcllib", wall["pysmtp"].median / wall["tcllib"].median, 0.4)
+        row.check("peak RSS <= 2.5x the data (%.0f MB)" % data_mb, rss["pysmtp"].median / data_mb, 2.5)
+        self.rows.append(row)
+
+    def row_small(self, key: str, n: int, reuse: bool) -> None:
+        port = self.sink.port
+        clients: Dict[str, Callable[[], Run]] = {}
+        if not reuse:
+            clients["tcllib"] = lambda: self.run("tcllib", self.tcl_client("tcllib", "send_loop.tcl", port, n, 3600))
+            clients["pysmtp"] = lambda: self.run("pysmtp", self.tcl_client("pysmtp", "send_loop.tcl", port, n, 3600))
+        elif self.features["reuse"]:
+            clients["pysmtp --reuse"] = lambda: self.run("pysmtp", self.tcl_client(
+                "pysmtp", "send_loop.tcl", port, n, 3600, extra=["--reuse"]))
+        peer = "smtplib-reuse" if reuse else "smtplib"
+        clients["smtplib" + (" (reuse)" if reuse else "")] = lambda: self.run("py", [PYTHON, str(HERE / "peers.py"),
+                                                                                   peer, port, n])
+        if _has_aiosmtplib():
+            apeer = "aiosmtplib-reuse" if reuse else "aiosmtplib"
+            clients["aiosmtplib" + (" (reuse)" if reuse else "")] = lambda: self.run(
+                "py", [PYTHON, str(HERE / "peers.py"), apeer, port, n])
+        clients["smtp-source" + (" -d" if reuse else "")] = lambda: self.run("c", [
+            SMTP_SOURCE, "-s", "1", "-m", str(n), "-M", "client.test", "-f", "bench@client.test",
+            "-t", "sink@sink.test"] + (["-d"] if reuse else []) + ["127.0.0.1:%d" % port])
+        if not reuse:
+            # the same script sending one message: start-up, first-use imports and one send, for the
+            # CPU per further message
+            clients["pysmtp (1 message)"] = lambda: self.run("pysmtp", self.tcl_client(
+                "pysmtp", "send_loop.tcl", port, 1, 3600))
+        runs = self.repeat(clients)
+        one = runs.pop("pysmtp (1 message)", None)
+        row = Row(key, "%d small messages, %s" % (n, "one connection (opt-in reuse)" if reuse else "a connection each"),
+                  "seconds to send them, timed inside each client after its start-up (start-up has its own "
+                  "row); smtp-source: its whole process")
+        secs: Dict[str, Stat] = {}
+        for k, v in runs.items():
+            secs[k] = Stat([r.wall if k.startswith("smtp-source") else r.seconds for r in v])
+            row.figure(k, "%s   %.0f msg/s" % (secs[k].fmt(), n / secs[k].median))
+            row.data[k] = {"seconds": secs[k].values, "cpu": [r.cpu for r in v]}
+        if not _has_aiosmtplib():
+            row.figure("aiosmtplib", "not installed (pip install -e '.[bench]')")
+        if not reuse:
+            ours = secs["pysmtp"].median
+            row.check("pysmtp >= 2x smtplib (speed)", secs["smtplib"].median / ours, 2.0, at_most=False)
+            row.check("pysmtp >= 0.6x smtp-source (speed)", secs["smtp-source"].median / ours, 0.6, at_most=False)
+            cpu_n = Stat([r.cpu for r in runs["pysmtp"]]).median
+            cpu_1 = Stat([r.cpu for r in one]).median
+            row.figure("pysmtp CPU", "%.2f ms per message after the first (process CPU of %d messages minus "
+                       "that of 1)" % (1000.0 * (cpu_n - cpu_1) / (n - 1), n))
+            row.check("pysmtp CPU per message <= 0.5 ms after start-up", 1000.0 * (cpu_n - cpu_1) / (n - 1),
+                      0.5, unit="ms")
+        elif self.features["reuse"]:
+            ours = secs["pysmtp --reuse"].median
+            row.check("pysmtp --reuse >= 3x smtplib reuse (speed)", secs["smtplib (reuse)"].median / ours, 3.0,
+                      at_most=False)
+            row.check("pysmtp --reuse >= 0.5x smtp-source -d (speed)", secs["smtp-source -d"].median / ours, 0.5,
+                      at_most=False)
+        else:
+            row.figure("pysmtp --reuse", "not built yet")
+            row.goal("pysmtp --reuse >= 3x smtplib reuse (speed)", "-", "not built yet")
+            row.goal("pysmtp --reuse >= 0.5x smtp-source -d (speed)", "-", "not built yet")
+        self.rows.append(row)
+
+    def row_recipients(self, key: str, n: int) -> None:
+        port = self.proxy.port
+        clients = {impl: (lambda impl=impl: self.run(impl, self.tcl_client(impl, "send_rcpts.tcl", port, n)))
+                   for impl in ("tcllib", "pysmtp")}
+        clients["smtplib"] = lambda: self.run("py", [PYTHON, str(HERE / "peers.py"), "smtplib", port, 1, n])
+        runs = self.repeat(clients)
+        row = Row(key, "one message, %d recipients, 20 ms RTT" % n,
+                  "through the delay proxy; seconds of the send, timed inside the client; PIPELINING in "
+                  "pysmtp: %s" % ("on (default)" if self.features["pipelining"] else "not built yet"))
+        secs = {k: Stat([r.seconds for r in v]) for k, v in runs.items()}
+        for k in runs:
+            row.figure(k, secs[k].fmt())
+            row.data[k] = {"seconds": secs[k].values}
+        row.check("pysmtp <= 0.1x tcllib", secs["pysmtp"].median / secs["tcllib"].median, 0.1)
+        self.rows.append(row)
+
+    def row_latency_loop(self, key: str, n: int) -> None:
+        port = self.proxy.port
+        clients = {impl: (lambda impl=impl: self.run(impl, self.tcl_client(impl, "send_loop.tcl", port, n, 3600)))
+                   for impl in ("tcllib", "pysmtp")}
+        if self.features["reuse"]:
+            clients["pysmtp --reuse"] = lambda: self.run("pysmtp", self.tcl_client(
+                "pysmtp", "send_loop.tcl", port, n, 3600, extra=["--reuse"]))
+        clients["smtplib (reuse)"] = lambda: self.run("py", [PYTHON, str(HERE / "peers.py"), "smtplib-reuse", port, n])
+        runs = self.repeat(clients)
+        row = Row(key, "%d messages in one process, 20 ms RTT" % n,
+                  "through the delay proxy; seconds of the sends, timed inside the client")
+        secs = {k: Stat([r.seconds for r in v]) for k, v in runs.items()}
+        for k in runs:
+            row.figure(k, secs[k].fmt())
+            row.data[k] = {"seconds": secs[k].values}
+        if self.features["reuse"]:
+            row.check("pysmtp --reuse <= 0.3x tcllib", secs["pysmtp --reuse"].median / secs["tcllib"].median, 0.3)
+        else:
+            row.figure("pysmtp --reuse", "not built yet")
+            row.goal("pysmtp --reuse <= 0.3x tcllib", "-", "not built yet")
+        row.check("pysmtp (no reuse) <= 0.6x tcllib", secs["pysmtp"].median / secs["tcllib"].median, 0.6)
+        self.rows.append(row)
+
+    def row_startup(self, key: str, runs_n: int) -> None:
+        load = HERE / "send_one.tcl"
+        clients = {
+            "tclsh + tcllib": lambda: self.run("tcllib", self.tcl + [str(load)]),
+            "pysmtp-tclsh": lambda: self.run("pysmtp", self.ours + [str(load)]),
+            "python3 -c pass": lambda: self.run("py", [PYTHON, "-c", "pass"]),
+        }
+        saved, self.reps = self.reps, runs_n
+        try:
+            runs = self.repeat(clients)
+        finally:
+            self.reps = saved
+        row = Row(key, "cold start + package require smtp mime",
+                  "wall of the whole process, %d runs each; pysmtp imports its MIME/SMTP code when a "
+                  "command first needs it" % runs_n)
+        wall = {k: Stat([r.wall for r in v]) for k, v in runs.items()}
+        for k, v in runs.items():
+            row.figure(k, "wall %s   CPU %s" % (wall[k].fmt("ms", 1000, 0), Stat([r.cpu for r in v]).fmt("ms", 1000, 0)))
+            row.data[k] = {"wall": wall[k].values, "cpu": [r.cpu for r in v]}
+        row.check("pysmtp <= 0.8x tclsh", wall["pysmtp-tclsh"].median / wall["tclsh + tcllib"].median, 0.8)
+        self.rows.append(row)
+
+    def row_processes(self, key: str, n: int) -> None:
+        one = HERE / "send_one.tcl"
+        port = self.sink.port
+
+        def batch(impl: str, base: List[str]) -> Callable[[], Run]:
+            def go() -> Run:
+                t0 = time.monotonic()
+                cpu = 0.0
+                last = None
+                for _ in range(n):
+                    last = self.run(impl, base + [str(one), str(port)])
+                    cpu += last.cpu
+                last.wall, last.cpu = time.monotonic() - t0, cpu
+                return last
+            return go
+
+        runs = self.repeat({"tclsh + tcllib": batch("tcllib", self.tcl), "pysmtp-tclsh": batch("pysmtp", self.ours)})
+        row = Row(key, "%d processes x 1 message" % n, "one after another; total wall and CPU")
+        wall = {k: Stat([r.wall for r in v]) for k, v in runs.items()}
+        for k, v in runs.items():
+            row.figure(k, "wall %s   CPU %s" % (wall[k].fmt(), Stat([r.cpu for r in v]).fmt()))
+            row.data[k] = {"wall": wall[k].values, "cpu": [r.cpu for r in v]}
+        row.check("pysmtp <= 0.5x tclsh", wall["pysmtp-tclsh"].median / wall["tclsh + tcllib"].median, 0.5)
+        self.rows.append(row)
+
+    # -- main --------------------------------------------------------------------
+    def main(self) -> int:
+        q = self.quick
+        plan = [
+            ("startup", lambda: self.row_startup("startup", 3 if q else 15)),
+            ("file50", lambda: self.row_big_file("file50", 4 if q else 50, 50, True, True)),
+            ("file5", lambda: self.row_big_file("file5", 1 if q else 5, 5, False, False)),
+            ("string50", lambda: self.row_big_string("string50", 1 if q else 50, 50)),
+            ("small", lambda: self.row_small("small", 20 if q else 500, reuse=False)),
+            ("small-reuse", lambda: self.row_small("small-reuse", 20 if q else 500, reuse=True)),
+            ("rcpt100", lambda: self.row_recipients("rcpt100", 10 if q else 100)),
+            ("loop10", lambda: self.row_latency_loop("loop10", 3 if q else 10)),
+            ("procs100", lambda: self.row_processes("procs100", 5 if q else 100)),
+        ]
+        only = set(self.args.only.split(",")) if self.args.only else None
+        started = time.monotonic()
+        print("pysmtp-tcl bench%s: smtp-sink on 127.0.0.1, %d CPUs, load average %s" % (
+            " --quick" if q else "", os.cpu_count() or 0, " ".join("%.2f" % x for x in os.getloadavg())))
+        where = subprocess.run([PYTHON, "-c", "import pysmtp_tcl; print(pysmtp_tcl.__file__)"],
+                               env=child_env(True), capture_output=True, text=True).stdout.strip()
+        print("  tcllib: %s   pysmtp: %s (imports %s)   python: %s" % (
+            " ".join(self.tcl), " ".join(self.ours), where, PYTHON))
+        print("  median (min-max) of %d run(s) per figure; runs over %.0f s are not repeated" % (self.reps, HEAVY))
+        require_postfix()
+        self.sink = SmtpSink(backlog=1024, options=["-t", "3600"])
+        try:
+            self.proxy = DelayProxy(("127.0.0.1", self.sink.port), 0.010).start()
+            self.probe_features()
+            print("  features: %s" % ", ".join("%s %s" % (k, "built" if v else "not built yet")
+                                               for k, v in self.features.items()))
+            self.warm_up()
+            for key, fn in plan:
+                if only is None or key in only:
+                    print("  running %s ..." % key, flush=True)
+                    fn()
+        finally:
+            if self.proxy is not None:
+                self.proxy.stop()
+            self.sink.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        for row in self.rows:
+            row.print(q)
+        counts = {s: sum(1 for r in self.rows for g in r.goals if g[2] == s) for s in STATUSES}
+        print()
+        print("goals: %d met, %d NOT MET, %d not built yet, %d n/a" % (
+            counts["met"], counts["NOT MET"], counts["not built yet"], counts["n/a"]))
+        print("total bench time %.0f s; load average now %s" % (
+            time.monotonic() - started, " ".join("%.2f" % x for x in os.getloadavg())))
+        if self.args.json:
+            Path(self.args.json).write_text(json.dumps(
+                {"quick": q, "reps": self.reps, "features": self.features,
+                 "rows": [{"key": r.key, "title": r.title, "data": r.data,
+                           "goals": [{"goal": g[0], "value": g[1], "status": g[2]} for g in r.goals]}
+                          for r in self.rows]}, indent=2))
+        return 0
+
+
+def _base64_wire_size(octets: int) -> int:
+    chars = (octets + 2) // 3 * 4
+    return chars + 2 * ((chars + 75) // 76)
+
+
+def _has_aiosmtplib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("aiosmtplib") is not None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, one run each (smoke test)")
+    ap.add_argument("--reps", type=int, default=None, help="runs per figure (default 3; --quick 1)")
+    ap.add_argument("--only", help="comma-separated row keys: startup,file50,file5,string50,small,"
+                                   "small-reuse,rcpt100,loop10,procs100")
+    ap.add_argument("--json", help="also write the raw figures as JSON to this file")
+    return Bench(ap.parse_args(argv)).main()
 
 
 if __name__ == "__main__":

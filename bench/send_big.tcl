@@ -2,7 +2,8 @@
 # Usage: send_big.tcl port file|string path mb send(0|1)   (run by bench/run.py)
 #   file:   application/octet-stream, base64, -file path (mb MB of random bytes)
 #   string: text/plain, -string of mb MB of 75-character ASCII lines
-# Prints: seconds=<s spent in smtp::sendmessage>
+# Prints: seconds=<s spent in smtp::sendmessage> hwm_kb=<peak RSS, KiB; -1 if unknown>
+# (For the start-up cost of each implementation, see send_one.tcl.)
 package require smtp
 package require mime
 lassign $argv port mode path mb send
@@ -19,5 +20,13 @@ if {$send} {
         -originator bench@client.test -header {To sink@sink.test} -header {Subject big}]
     if {$r ne ""} { error "refused: $r" }
 }
-puts "seconds=[expr {([clock microseconds] - $t) / 1e6}]"
+set secs [expr {([clock microseconds] - $t) / 1e6}]
 mime::finalize $tok
+# Peak RSS of this process image (VmHWM): a child's ru_maxrss also counts
+# the parent's pages it was forked with, before exec.
+set hwm -1
+if {![catch {open /proc/self/status} f]} {
+    regexp {VmHWM:\s+(\d+)} [read $f] -> hwm
+    close $f
+}
+puts "seconds=$secs hwm_kb=$hwm"
