@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from pysmtp_tcl.mime import Entity, build_message, generate
 from pysmtp_tcl.mime import model as mime_model
+from pysmtp_tcl.mime.qp import QPEncoder
 from pysmtp_tcl.mime.transfer import Base64Encoder, _ascii_line, _short_line, choose_encoding
 from pysmtp_tcl.mime.wire import WireChunk, WireSpan
 from pysmtp_tcl.smtp.datawriter import DataEncoder, LineTooLong
@@ -236,6 +237,27 @@ def test_a_span_measures_what_its_octets_would(before, octets, after):
 def test_a_span_cannot_be_sent():
     with pytest.raises(TypeError):
         DataEncoder().feed(WireSpan(10))
+
+
+# --- quoted-printable in blocks -------------------------------------------------------
+
+qp_pieces = st.sampled_from(["a", "b c", ".", "\n", "\n.", "\n.\n", "\nFrom ", "From ", " ", "\t", " \n",
+                             "\t\n", "=", "!", "@", "~", "\x00", "\r", "\xe9", "\xff", "\u20ac", "x" * 70,
+                             "y" * 71, "z" * 72, "w" * 73, "=41" * 30, "_", "?"])
+
+
+@GATE
+@given(st.lists(qp_pieces, max_size=60).map("".join), st.lists(st.integers(0, 3000), max_size=4),
+       st.booleans(), st.booleans())
+def test_qp_blocks_match_the_line_by_line_encoder(text, cuts, encoded_word, no_softbreak):
+    # Fed one char at a time, every line goes through the line-by-line path
+    # (the block path needs two line breaks in one feed): the reference.
+    ref = QPEncoder(encoded_word, no_softbreak)
+    want = "".join(ref.feed(c) for c in text) + ref.finish()
+    cuts = sorted({c % (len(text) + 1) for c in cuts})
+    enc = QPEncoder(encoded_word, no_softbreak)
+    got = "".join(enc.feed(text[a:b]) for a, b in zip([0] + cuts, cuts + [len(text)])) + enc.finish()
+    assert got == want
 
 
 # --- choosing the transfer encoding -------------------------------------------------

@@ -169,6 +169,49 @@ class QPEncoder:
         """
         if self._done:
             raise ValueError("QPEncoder.feed() after finish()")
+        first, last = text.find("\n"), text.rfind("\n")
+        if last - first > 1 and not self._ew and _plain_lines(text, first + 1, last):
+            # The whole lines between the first and the last LF at C speed;
+            # the line they end and the one they begin the usual way.
+            return "".join((self._feed_lines(text[:first + 1]), self._block(text[first + 1:last]),
+                            self._feed_lines(text[last + 1:])))
+        return self._feed_lines(text)
+
+    def _block(self, block: str) -> str:
+        """Encode whole lines none of which starts with "From " or is a lone
+        "." (:func:`_plain_lines`), plus the LF after the last one: escapes
+        by one ``bytes.replace`` per distinct octet to escape, trailing
+        white space by ``str.replace``, soft breaks only where a line is
+        long.  Same output as the line-by-line path."""
+        try:
+            data = block.encode("latin-1")
+        except UnicodeEncodeError:  # chars above U+00FF pass through: the general path
+            return self._feed_lines(block + "\n")
+        escape = data.translate(None, _BODY_SAFE)
+        if escape:
+            if b"=" in escape:  # first: the "=" of the other escapes must stay
+                data = data.replace(b"=", b"=3D")
+            for octet in set(escape) - {0x3D}:
+                data = data.replace(bytes((octet,)), b"=%02X" % octet)
+        mapped = data.decode("ascii")
+        # A space or TAB ending a line is written =20 / =09 and "consumes"
+        # the line break, which matters only to the next line's start rules
+        # (none here but for the line after the block).
+        self._prev_nl = not mapped.endswith((" ", "\t"))
+        mapped += "\n"
+        if " \n" in mapped or "\t\n" in mapped:
+            mapped = mapped.replace(" \n", "=20\n").replace("\t\n", "=09\n")
+        lines = mapped.split("\n")
+        if self._nosoft or max(map(len, lines)) <= _MAXLINE:
+            return mapped
+        out: List[str] = []
+        for line in lines[:-1]:
+            out.append(_soft_break(line, out) if len(line) > _MAXLINE else line)
+            out.append("\n")
+        return "".join(out)
+
+    def _feed_lines(self, text: str) -> str:
+        # line by line, every rule applied
         out: List[str] = []
         lines = text.split("\n")
         for i, piece in enumerate(lines):
@@ -199,6 +242,17 @@ class QPEncoder:
         elif tail.endswith("\t"):
             tail = tail[:-1] + "=09"
         return tail
+
+
+_BODY_SAFE = bytes(c for c in range(256) if c not in _BODY_TABLE)
+
+
+def _plain_lines(text: str, start: int, end: int) -> bool:
+    """Whether no line of ``text[start:end]`` (whole lines; ``text[end]``
+    is their final LF) needs a rule that depends on the line before: a
+    lone "." or a start with "From "."""
+    return not (text.startswith("From ", start) or text.find("\nFrom ", start, end) >= 0
+                or text.startswith(".\n", start, end + 1) or text.find("\n.\n", start, end + 1) >= 0)
 
 
 def qp_encode(text: str, encoded_word: bool = False, no_softbreak: bool = False) -> str:
