@@ -59,21 +59,26 @@ _DEFERRED: Dict[str, List[str]] = {}
 
 def defer(namespace: str, module: str) -> None:
     """Import ``module`` (which registers commands with :func:`tclcommand`)
-    when a command ``namespace::...`` is first dispatched."""
+    when a command ``namespace::...`` is first dispatched, or any command
+    no imported module implements."""
     if module not in _DEFERRED.setdefault(namespace, []):
         _DEFERRED[namespace].append(module)
 
 
 def _lookup(name: str) -> Optional[Impl]:
     fn = COMMANDS.get(name)
-    if fn is None:
-        modules = _DEFERRED.pop(name.split("::", 1)[0], ())
-        if modules:
-            import importlib
+    if fn is None and _DEFERRED:
+        import importlib
 
-            for module in modules:
+        # the modules of the command's namespace first; then, if it is
+        # still unknown (a module may implement commands of several
+        # namespaces), all the others
+        for namespace in [name.split("::", 1)[0]] + list(_DEFERRED):
+            for module in _DEFERRED.pop(namespace, ()):
                 importlib.import_module(module)
             fn = COMMANDS.get(name)
+            if fn is not None:
+                break
     return fn
 
 
