@@ -12,7 +12,6 @@ import base64
 from dataclasses import dataclass, replace
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from . import auth
 from . import commands as cmds
 from . import envelope as envmod
 from .connection import Reactor
@@ -289,6 +288,8 @@ def check_session(opts: SessionOptions) -> None:
         except cmds.CommandError as e:
             raise _fail("-client", e, "EHLO", "value") from None
     if opts.username:
+        from . import auth  # here: hashlib/hmac only when there are credentials
+
         mechanisms = ([opts.auth_mechanism.upper()] if opts.auth_mechanism
                       else list(opts.auth_preference or auth.PREFERENCE))
         host = max(opts.servers, key=len, default="")
