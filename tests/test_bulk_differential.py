@@ -212,7 +212,7 @@ def test_data_encoder_matches_the_regex_definition(chunks):
         return
     got = b"".join([new.feed(c) for c in chunks]) + new.finish()
     assert got == want
-    assert (new.size, new.eight_bit, new.lines) == (ref.size, ref.eight_bit, ref.lines)
+    assert (new.size, new.eight_bit, new._meter.line) == (ref.size, ref.eight_bit, ref.lines)
 
 
 @GATE
@@ -227,7 +227,7 @@ def test_a_span_measures_what_its_octets_would(before, octets, after):
             enc.finish()
         except LineTooLong as e:
             return str(e)
-        return enc.size, enc.eight_bit, enc.lines
+        return enc.size, enc.eight_bit, enc._meter.line
 
     b64 = Base64Encoder(wire=True)
     real = WireChunk(b64.feed(bytes(octets)) + b64.finish())

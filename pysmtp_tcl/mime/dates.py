@@ -205,6 +205,8 @@ def _rfc5322_seconds(value: str, clock: "Clock"):
     m = _RFC_DATE.fullmatch(_uncomment(value).strip(_TCL_WS))
     if m is None or m["mon"].lower() not in _MONTH_NUM:
         return None
+    import calendar  # here, not at start-up: only date parsing needs it
+
     digits = m["year"]
     year = int(digits)
     if len(digits) == 2:
