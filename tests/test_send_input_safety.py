@@ -130,7 +130,9 @@ puts $::rcs
             results[who] = (rcs, [re.findall(rb"X-Rcpt-Args: (.*)\n", d) for d in sink.dumps()])
     rcs, rcpts = results["ours"]
     assert rcs == ("0", "", "0", "")
-    assert rcpts == [[b'<"t RCPT TO:<injected@evil> x"@x.y>'], [b"<t@x.y>"]]
+    # smtp-sink names its dump files at random and mtime ties are common:
+    # compare the transactions as a set, not in order
+    assert sorted(rcpts) == sorted([[b'<"t RCPT TO:<injected@evil> x"@x.y>'], [b"<t@x.y>"]])
     # tcllib: smtp-sink answered the injected RCPT too, so tcllib read every
     # later reply one late (DATA got a 250: code 7); the second payload went
     # out with a bare CR in the address (smtp-sink shows it as "?")
