@@ -116,6 +116,21 @@ def test_fingerprints_sha256_sha1_md5_with_colons_or_blanks():
     ("account\n", 1, "account", "missing account name"),
     ("account a,b\n", 1, "account", "must not contain colons or commas"),
     ("account a\ntls_nocertcheck off\n", 2, "tls_nocertcheck", "does not take an argument"),
+    # control characters (only LF ends a line; a lone CR, VT, FF, NUL... are
+    # refused where they stand, so the line numbers stay right)
+    ("account a\nhost h\npasswordeval \"printf x\x00y\"\n", 3, "passwordeval", "control character U+0000"),
+    ("account a\nhost h\ndomain ex\x01ample\n", 3, "domain", "control character U+0001 in the argument"),
+    ("account a\nhost h\ndomain a\rRSET\nport 25\n", 3, "domain", "control character U+000D"),
+    ("account a\x0b\nhost h\n", 1, "account", "control character U+000B"),
+    ("account a\n# \x0c a comment\nhost h\nlogfile /tmp/l\x85og\n", 4, "logfile", "control character U+0085"),
+    ("account a\nhost h\nlogfile_time_format \"%b\x00\"\n", 3, "logfile_time_format", "U+0000"),
+    # numbers as C's strtol(s, &end, 0) reads them (msmtp's get_pos_int)
+    ("account a\nhost h\nport 2_5\n", 3, "port", "invalid argument 2_5 for command port"),
+    ("account a\nhost h\nport \u0662\u0665\n", 3, "port", "invalid argument"),
+    ("account a\nhost h\nport 08\n", 3, "port", "invalid argument 08"),
+    ("account a\nhost h\ntimeout 0x\n", 3, "timeout", "invalid argument 0x"),
+    # ours: never a search of $PATH
+    ("account a\nsendmail_path sendmail\n", 2, "sendmail_path", "a path is needed, e.g. /usr/sbin/sendmail"),
 ])
 def test_errors_name_file_line_and_command(text, line, key, words):
     with pytest.raises(ConfigError) as info:
@@ -124,6 +139,21 @@ def test_errors_name_file_line_and_command(text, line, key, words):
     assert (e.path, e.line, e.key) == ("/etc/msmtprc", line, key)
     assert str(e).startswith("/etc/msmtprc: line %d: " % line) and words in str(e)
     assert key in str(e)
+
+
+def test_only_lf_ends_a_line_as_in_msmtp():
+    # str.splitlines() would also split at U+2028, U+0085, FF, VT, FS, lone CR
+    c = parse("account a\r\nhost h\u2028port 99\r\nuser \u00e9\u2029x\n", "f")
+    (a,) = c.accounts
+    assert (a.host, a.port, a.user) == ("h\u2028port 99", None, "\u00e9\u2029x")
+    # a # after an argument is part of it (msmtp: only whole-line comments)
+    assert parse("account a\nhost h\npassword p#w # x\n", "f").accounts[0].password == "p#w # x"
+
+
+def test_numbers_are_read_as_msmtp_reads_them():
+    for text, n in (("25", 25), ("0x19", 25), ("0X1a", 26), ("031", 25), ("+25", 25), ("\"587\"", 587)):
+        assert parse("account a\nhost h\nport %s\n" % text, "f").accounts[0].port == n
+    assert parse("account a\nhost h\ntimeout 010\n", "f").accounts[0].timeout == 8.0
 
 
 def test_from_matching_follows_msmtp():
@@ -164,6 +194,52 @@ def test_load_refuses_a_readable_file_holding_a_password(tmp_path):
     # passwordeval keeps no secret in the file: no permission rule
     path = _write(tmp_path, "account default\nhost h\nauth on\nuser u\npasswordeval echo x\n", 0o644)
     assert load(path).accounts[0].passwordeval == "echo x"
+
+
+def test_load_refuses_a_file_others_can_change(tmp_path):
+    # passwordeval/sendmail_path run commands: whoever can write the file
+    # could run commands as the script's user (msmtp, OpenSSH: same rule)
+    text = "account default\nhost h\nauth on\nuser u\npasswordeval echo x\n"
+    path = _write(tmp_path, text, 0o666)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(info.value) == (path + ": must not be writable by others: whoever can change it can make "
+                               "pysmtp-tcl run commands (passwordeval, sendmail_path) and redirect mail "
+                               "(chmod go-w)")
+    os.chmod(path, 0o644)
+    assert load(path).accounts[0].passwordeval == "echo x"
+
+
+def test_load_refuses_a_file_owned_or_writable_by_someone_else(tmp_path):
+    import grp
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give a file away")
+    path = _write(tmp_path, "account default\nsendmail_path /usr/sbin/sendmail\n", 0o660)
+    me = pwd.getpwuid(0)
+    if all(m == me.pw_name for m in grp.getgrgid(me.pw_gid).gr_mem):
+        assert load(path).accounts[0].sendmail_path  # the owner's private group (umask 002)
+    other_group = next(g for g in grp.getgrall() if g.gr_gid != me.pw_gid)
+    os.chown(path, 0, other_group.gr_gid)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert "must not be writable by its group" in str(info.value)
+    os.chmod(path, 0o644)
+    assert load(path).accounts[0].sendmail_path
+    os.chown(path, 65534, -1)
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    assert str(info.value).startswith(path + ": must be owned by you or root")
+
+
+def test_load_is_bounded_and_skips_a_byte_order_mark(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load("/dev/zero")  # read at most 1 MiB, never without bound
+    assert str(info.value) == "/dev/zero: longer than 1024 KiB: not a configuration file"
+    path = tmp_path / "bom"
+    path.write_bytes(b"\xef\xbb\xbfaccount default\r\nhost h\r\n")
+    assert load(str(path)).accounts[0].host == "h"
 
 
 def test_load_checks_the_accounts_that_can_be_chosen(tmp_path):

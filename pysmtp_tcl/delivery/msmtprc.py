@@ -3,11 +3,15 @@
 The syntax and the meaning of each supported command are msmtp's
 (``doc/msmtp.texi``, ``src/conf.c`` in marlam/msmtp):
 
-- one command per line, then optional blanks and its argument; blank lines
-  and lines whose first non-blank character is ``#`` are ignored; an
-  argument may be enclosed in double quotes (which are removed), e.g. to
-  keep blanks at its ends; a command that takes ``on`` also takes an empty
-  argument as ``on``; a leading ``~`` in a file name is ``$HOME``;
+- one command per line (a line ends at LF; a CR before it is dropped, as
+  msmtp's ``fgets`` reading does: no other character ends a line), then
+  optional blanks and its argument; blank lines and lines whose first
+  non-blank character is ``#`` are ignored (a ``#`` after an argument is
+  part of it); an argument may be enclosed in double quotes (which are
+  removed), e.g. to keep blanks at its ends; a command that takes ``on``
+  also takes an empty argument as ``on``; a leading ``~`` in a file name is
+  ``$HOME``; numbers are read as C's ``strtol`` with base 0 reads them
+  (``0x19``, ``031`` octal);
 - ``defaults`` starts a group of settings every *following* account starts
   with (several ``defaults`` groups accumulate);
 - ``account NAME [: PARENT[,PARENT…]]`` starts an account: the current
@@ -19,14 +23,19 @@ The syntax and the meaning of each supported command are msmtp's
 
 An unknown command, one we do not support, or a bad argument is a
 :class:`ConfigError` naming the file, line and command; nothing is ever
-silently ignored.  See README ("Send through Gmail, Microsoft 365 or your
+silently ignored.  Stricter than msmtp: a control character (other than
+TAB) in a line is an error (it could only end up in an SMTP command, a
+file name or a shell command line), and so is a file that others could
+change (:func:`load`: it can make pysmtp-tcl run commands).  See README ("Send through Gmail, Microsoft 365 or your
 relay without editing scripts") for the table of commands.
 """
 from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import stat
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -217,11 +226,18 @@ def _timeout(arg: str) -> Optional[float]:
     return float(n)
 
 
+#: What C's ``strtol(s, &end, 0)`` reads as a whole (msmtp's ``get_pos_int``):
+#: optional sign, then hexadecimal ``0x…``, octal ``0…`` or decimal digits.
+_C_INTEGER = re.compile(r"([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))\Z")
+
+
 def _int(arg: str) -> int:
-    try:
-        return int(arg, 0)
-    except ValueError:
-        raise _Bad("invalid argument %s" % arg) from None
+    m = _C_INTEGER.match(arg)
+    if not m:
+        raise _Bad("invalid argument %s" % arg)
+    sign, hexa, octal, decimal = m.groups()
+    n = int(hexa, 16) if hexa else int(octal, 8) if octal else int(decimal)
+    return -n if sign == "-" else n
 
 
 #: ``auth`` arguments: msmtp's names we implement.
@@ -260,6 +276,15 @@ def _fingerprint(arg: str) -> Optional[Tuple[str, bytes]]:
 
 
 SYSLOG_FACILITIES = ("LOG_USER", "LOG_MAIL") + tuple("LOG_LOCAL%d" % i for i in range(8))
+
+
+def _program(arg: str) -> Optional[str]:
+    path = _file(arg)
+    if path is not None and "/" not in path:
+        # a bare name would be looked up in $PATH, which the script's
+        # environment controls: absolute, or relative to the working directory
+        raise _Bad("invalid argument %s (a path is needed, e.g. /usr/sbin/%s)" % (arg, arg))
+    return path
 
 
 def _syslog(arg: str) -> Optional[str]:
@@ -315,7 +340,7 @@ COMMANDS: Dict[str, Tuple[str, Callable[[str], Any]]] = {
     "logfile_time_format": ("logfile_time_format", _text),
     "syslog": ("syslog", _syslog),
     # ours (README: extensions)
-    "sendmail_path": ("sendmail_path", _file),
+    "sendmail_path": ("sendmail_path", _program),
 }
 
 _CHANGES_MESSAGE = "the script's message is sent unchanged, so this command has no place"
@@ -360,6 +385,22 @@ def _argument(rest: str) -> str:
     return arg
 
 
+def _lines(text: str):
+    """``(number, line)`` as msmtp's ``fgets`` loop sees them: only LF ends a
+    line (``str.splitlines`` would also split at CR, VT, FF, U+0085,
+    U+2028… inside an argument), and a CR before it is dropped."""
+    for number, line in enumerate(text.split("\n"), 1):
+        yield number, line[:-1] if line.endswith("\r") else line
+
+
+def _control(text: str) -> Optional[str]:
+    """The first control character (Unicode Cc, but TAB) in ``text``."""
+    for c in text:
+        if c != "\t" and unicodedata.category(c) == "Cc":
+            return c
+    return None
+
+
 def _expand(path: str) -> str:
     return os.path.expanduser(path) if path.startswith("~") else path
 
@@ -384,12 +425,17 @@ def parse(text: str, path: str) -> Config:
             accounts.append(Account(name=name, path=path, line=line, explicit=explicit,
                                     configured=configured, **values))
 
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    for lineno, raw in _lines(text):
         stripped = _strip(raw)
         if not stripped or stripped.startswith("#"):
             continue
         blank = min((i for i in (stripped.find(" "), stripped.find("\t")) if i >= 0), default=len(stripped))
         cmd, rest = stripped[:blank], stripped[blank:]
+        bad = _control(stripped)
+        if bad is not None:
+            where = ("the argument of command %s" % cmd) if bad not in cmd else "a command name"
+            raise ConfigError(path, lineno, "control character U+%04X in %s (not allowed)"
+                              % (ord(bad), where), cmd)
         arg = _argument(rest)
         if cmd == "defaults":
             if arg:
@@ -462,13 +508,18 @@ def load(path: str) -> Config:
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
-            data = f.read()
+            data = f.read(MAX_SIZE + 1)
     except OSError as e:
         raise ConfigError(path, None, (e.strerror or str(e)).lower()) from None
+    if len(data) > MAX_SIZE:
+        raise ConfigError(path, None, "longer than %d KiB: not a configuration file" % (MAX_SIZE // 1024))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(path, data.count(b"\n", 0, e.start) + 1, "not UTF-8 text") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte order mark some editors write
+    _check_safe(path, st)
     config = parse(text, path)
     if any(a.password for a in config.accounts):
         _check_private(path, st)
@@ -481,6 +532,46 @@ def load(path: str) -> Config:
         if why:
             raise ConfigError(path, a.line, "account %s: %s" % (a.name, why))
     return config
+
+
+#: Largest configuration file read (octets): a device such as /dev/zero or a
+#: wrong path is refused, never read without bound.
+MAX_SIZE = 1 << 20
+
+
+def _check_safe(path: str, st: os.stat_result) -> None:
+    """A file someone else could change is refused: its ``passwordeval`` and
+    ``sendmail_path`` run commands as you, and its accounts decide where
+    mail (and credentials) go.  It must be owned by you or root and not
+    writable by others; writable by its group only when that group is the
+    owner's private group with no other members (Debian's user groups,
+    umask 002), as OpenSSH allows."""
+    if _regular(st) and st.st_uid not in (os.geteuid(), 0):
+        raise ConfigError(path, None, "must be owned by you or root: whoever can change it can make "
+                          "pysmtp-tcl run commands (passwordeval, sendmail_path) and redirect mail")
+    mode = stat.S_IMODE(st.st_mode)
+    if _regular(st) and (mode & 0o002 or (mode & 0o020 and not _private_group(st))):
+        raise ConfigError(path, None, "must not be writable by %s: whoever can change it can make "
+                          "pysmtp-tcl run commands (passwordeval, sendmail_path) and redirect mail "
+                          "(chmod go-w)" % ("others" if mode & 0o002 else "its group"))
+
+
+def _regular(st: os.stat_result) -> bool:
+    """Whether ``st`` is a regular file (pipes such as ``<(…)`` have no
+    meaningful owner or mode)."""
+    return stat.S_ISREG(st.st_mode)
+
+
+def _private_group(st: os.stat_result) -> bool:
+    import grp
+    import pwd
+
+    try:
+        owner = pwd.getpwuid(st.st_uid)
+        group = grp.getgrgid(st.st_gid)
+    except KeyError:
+        return False
+    return owner.pw_gid == st.st_gid and all(m == owner.pw_name for m in group.gr_mem)
 
 
 def _check_private(path: str, st: os.stat_result) -> None:
