@@ -22,11 +22,13 @@ account, or as :class:`DeliveryError` (a Tcl error).
 """
 from __future__ import annotations
 
+import base64
 import ssl
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Generator, List, Optional, Tuple
 
 from ..smtp import sendmessage as core
+from ..smtp.auth import MECHANISMS, WANTS_ENDPOINT
 from ..smtp.connection import Reactor
 from ..smtp.replies import Reply
 from ..smtp.session import (AuthFailure, CredentialsRefused, OpenFailure, ProtocolFailure,
@@ -128,6 +130,7 @@ class Delivery:
                                 recipients=list(env.recipients) + list(env.bcc), exitcode="EX_OK",
                                 account=account.name, script=side.script,
                                 message_id=_message_id(prepared.outgoing))
+        redact = Redactor()
         try:
             if account.sendmail_path is not None:
                 record.host = account.sendmail_path
@@ -135,18 +138,20 @@ class Delivery:
                               account.timeout or HANDOFF_TIMEOUT, debug)
                 refused: Refused = []
             else:
-                refused = self._smtp(account, prepared, reactor, side, debug, record)
+                password = self._secret(account, reactor)
+                redact = Redactor(account, password)
+                refused = self._smtp(account, password, prepared, reactor, side, debug, record, redact)
         except HandoffError as e:
             record.exitcode, record.errormsg = e.exitcode, e.message
-            self._log(account, record, side)
+            self._log(account, record, side, redact)
             raise
         except DeliveryError as e:
             record.exitcode, record.errormsg = e.exitcode, e.message
-            self._log(account, record, side)
+            self._log(account, record, side, redact)
             raise
         except (ProtocolFailure, OpenFailure, CredentialsRefused, AddressRefused) as e:
             _fill_failure(record, e)
-            self._log(account, record, side)
+            self._log(account, record, side, redact)
             raise
         record.mailsize = size.last
         record.refused = [r[0] for r in refused]
@@ -155,43 +160,47 @@ class Delivery:
             record.exitcode = _exitcode_for(int(refused[0][1]) if refused[0][1].isdigit() else 500)
             record.errormsg = "recipient %s not accepted by the server" % refused[0][0]
             record.mailsize = None
-        self._log(account, record, side)
-        return refused
+        self._log(account, record, side, redact)
+        return [tuple(redact(x) for x in r) for r in refused]  # type: ignore[misc]
 
     # -- SMTP through an account ---------------------------------------------------
-    def _smtp(self, account: Account, prepared: core.Prepared, reactor: Reactor, side: ScriptSide,
-              debug: Optional[Callable[[str], None]], record: sendlog.Record) -> Refused:
-        password = ""
-        key = (account.path, account.name, account.passwordeval or "")
-        if account.auth is not None:
-            if account.password is not None:
-                password = account.password
-            else:
-                assert account.passwordeval is not None
-                try:
-                    password, _ = self.secrets.get(key, account.passwordeval, reactor, account.timeout)
-                except SecretError as e:
-                    raise DeliveryError("account %s: passwordeval %s" % (account.name, e),
-                                        ("SMTP", "PASSWORDEVAL")) from None
+    def _secret(self, account: Account, reactor: Reactor) -> str:
+        """The account's password or token (``""`` without ``auth``)."""
+        if account.auth is None:
+            return ""
+        if account.password is not None:
+            return account.password
+        assert account.passwordeval is not None
+        try:
+            password, _ = self.secrets.get(_secret_key(account), account.passwordeval, reactor, account.timeout)
+        except SecretError as e:
+            raise DeliveryError("account %s: passwordeval %s" % (account.name, e),
+                                ("SMTP", "PASSWORDEVAL")) from None
+        return password
+
+    def _smtp(self, account: Account, password: str, prepared: core.Prepared, reactor: Reactor,
+              side: ScriptSide, debug: Optional[Callable[[str], None]], record: sendlog.Record,
+              redact: "Redactor") -> Refused:
         opts = self.session_options(account, side, password)
         sessions: list = []
+        shown = (lambda line: debug(redact(line))) if debug else None
         try:
-            refused = core.transmit(prepared, opts, reactor, side.atleastone, debug, on_session=sessions.append)
+            refused = core.transmit(prepared, opts, reactor, side.atleastone, shown, on_session=sessions.append)
         except AuthFailure as e:
-            self.secrets.forget(key)  # a refused token is never offered again
+            self.secrets.forget(_secret_key(account))  # a refused token is never offered again
             # AUTH is only reached over the TLS the account demands, which
             # the handshake verified as the account says
             record.tls = account.tls
             record.tls_verified = account.tls and (account.tls_certcheck or account.tls_fingerprint is not None)
             _note_session(record, sessions)
-            raise AuthFailure(_named(e.reply, account)) from None
+            raise AuthFailure(_named(redact.reply(e.reply), account)) from None
         except ProtocolFailure as e:
             _note_session(record, sessions)
-            raise ProtocolFailure(_named(e.reply, account)) from None
+            raise ProtocolFailure(_named(redact.reply(e.reply), account)) from None
         except OpenFailure as e:
             msg = e.message
-            raise OpenFailure("account %s: %s" % (account.name, msg) if isinstance(msg, str) else msg,
-                              e.errorcode) from None
+            raise OpenFailure("account %s: %s" % (account.name, redact(msg)) if isinstance(msg, str)
+                              else redact.reply(msg), e.errorcode) from None
         except CredentialsRefused as e:
             raise CredentialsRefused("account %s: %s" % (account.name, e)) from None
         _note_session(record, sessions)
@@ -243,22 +252,94 @@ class Delivery:
             raise DeliveryError(str(e), ("SMTP", "ADDRESS"), "EX_DATAERR") from None
 
     # -- the send log -----------------------------------------------------------------
-    def _log(self, account: Account, record: sendlog.Record, side: ScriptSide) -> None:
+    def _log(self, account: Account, record: sendlog.Record, side: ScriptSide, redact: "Redactor") -> None:
+        """Write the send log line.  Never raises: the message's fate is
+        decided, and a log failure must not turn a sent message into an
+        error (a script retrying would send it twice); it is reported on
+        the script's stderr instead."""
         if not account.logfile and not account.syslog:
             return
-        info = sendlog.format_info(record)
+        info = redact(sendlog.format_info(record))
         if account.logfile:
-            line = sendlog.timestamp(account.logfile_time_format) + " " + info
             try:
+                line = sendlog.timestamp(account.logfile_time_format) + " " + info
                 sendlog.append(account.logfile, line, side.stdout)
-            except OSError as e:
-                side.warn("pysmtp-tcl: cannot log to %s: %s" % (account.logfile, _os_text(e)))
-                side.warn("pysmtp-tcl: log info was: %s" % info)
+            except Exception as e:  # OSError, a Tcl error (stdout closed), a bad time format
+                _warn(side, "pysmtp-tcl: cannot log to %s: %s" % (account.logfile, _os_text(e)))
+                _warn(side, "pysmtp-tcl: log info was: %s" % info)
         if account.syslog:
             try:
                 sendlog.to_syslog(account.syslog, info, record.exitcode != "EX_OK", self.syslog_socket)
             except OSError as e:
-                side.warn("pysmtp-tcl: cannot log to syslog: %s" % _os_text(e))
+                _warn(side, "pysmtp-tcl: cannot log to syslog: %s" % _os_text(e))
+
+
+class Redactor:
+    """Removes an account's secret from text that leaves the process
+    (``-debug`` lines, the send log, error texts), in every form AUTH sends
+    it: as given, and each SASL response holding it, base64-encoded as on
+    the wire.  A server may echo what it got (``535 … <base64>``); its
+    reply then reaches the log and the script without the secret.
+
+    Without an account (or a secret under :data:`MIN_SECRET` characters,
+    which would garble unrelated text) only the encoded forms are removed.
+    """
+
+    #: Shortest secret removed as plain text.
+    MIN_SECRET = 4
+    #: What a removed secret is shown as (as ``-debug`` shows AUTH responses).
+    SHOWN = "[credentials redacted]"
+
+    def __init__(self, account: Optional[Account] = None, secret: str = "") -> None:
+        forms = set()
+        if account is not None and secret:
+            if len(secret) >= self.MIN_SECRET:
+                forms.add(secret)
+            user = account.user or ""
+            for name, mechanism in MECHANISMS.items():
+                extra = ({"host": account.host or "", "port": account.effective_port}
+                         if name in WANTS_ENDPOINT else {})
+                for response in _responses(mechanism(user, secret, **extra)):
+                    if secret.encode("utf-8") in response:
+                        forms.add(base64.b64encode(response).decode("ascii"))
+        # longest first: a base64 form may contain a shorter one
+        self.forms = sorted(forms, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for form in self.forms:
+            if form in text:
+                text = text.replace(form, self.SHOWN)
+        return text
+
+    def reply(self, reply: Reply) -> Reply:
+        if not self.forms:
+            return reply
+        return replace(reply, diagnostic=self(reply.diagnostic), args=[self(a) for a in reply.args],
+                       lines=[self(line) for line in reply.lines])
+
+
+def _responses(mechanism: Generator[bytes, bytes, None]) -> List[bytes]:
+    # Every response a mechanism sends (empty challenges; CRAM-MD5's answer
+    # is a digest, never the secret).
+    out: List[bytes] = []
+    try:
+        next(mechanism)
+        while len(out) < 8:
+            out.append(mechanism.send(b""))
+    except StopIteration:
+        pass
+    return out
+
+
+def _secret_key(account: Account) -> Tuple[str, ...]:
+    return (account.path, account.name, account.passwordeval or "")
+
+
+def _warn(side: ScriptSide, line: str) -> None:
+    try:
+        side.warn(line)
+    except Exception:  # stderr closed too: nowhere left to say it
+        pass
 
 
 class _Counter:
@@ -335,5 +416,5 @@ def _message_id(entity: object) -> Optional[str]:
     return values[0] if values else None
 
 
-def _os_text(e: OSError) -> str:
-    return e.strerror or str(e)
+def _os_text(e: Exception) -> str:
+    return getattr(e, "strerror", None) or str(e)

@@ -13,7 +13,9 @@ with authentication), ``from= recipients=a,b``, ``mailsize=`` (only when
 the mail went), ``smtpstatus= smtpmsg='…'`` (only when the server replied;
 a reply's lines joined by ``\\n``), ``errormsg='…'`` (only on failure) and
 ``exitcode=`` (a sysexits name).  Quotes in quoted values become ``?``,
-control characters ``?``.  Syslog gets the same line without the time
+control characters (and U+2028/U+2029) ``?``; ours: a value with blanks
+(e.g. an address ``"a b"@x``) is quoted as ``smtpmsg`` is, so that it
+cannot pose as further fields.  Syslog gets the same line without the time
 (ident ``pysmtp-tcl``, ``LOG_INFO``, or ``LOG_ERR`` on failure).
 
 We append fields of our own after ``exitcode``, so parsers of msmtp's lines
@@ -27,6 +29,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
@@ -71,27 +74,35 @@ class Record:
 
 
 def _clean(text: str) -> str:
-    return "".join("?" if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    # Control characters (C0, DEL, C1 such as U+0085 NEL) and the Unicode
+    # line and paragraph separators would start a new line for some readers.
+    return "".join("?" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
 
 
 def _quoted(text: str) -> str:
     return "'" + _clean(text).replace("'", "?") + "'"
 
 
-def _word(text: str) -> str:
-    # Our fields: a value with blanks or quotes is quoted as msmtp quotes.
+def _word(text: str, empty: str = "''") -> str:
+    # A value with blanks (any Unicode white space) or quotes is quoted as
+    # msmtp quotes smtpmsg; an empty one is ``empty``.
     text = _clean(text)
-    return _quoted(text) if (not text or any(c in text for c in " '\"")) else text
+    if not text:
+        return empty
+    return _quoted(text) if any(c.isspace() or c in "'\"" for c in text) else text
 
 
 def format_info(r: Record) -> str:
     """The log line without the time (what syslog gets)."""
-    parts = ["host=%s" % _clean(r.host), "tls=%s" % ("on" if r.tls else "off"),
+    # An address may hold blanks ("a b"@x): such a value is quoted, so it
+    # cannot pose as further fields (recipients are often the script's
+    # users' input).
+    parts = ["host=%s" % _word(r.host, ""), "tls=%s" % ("on" if r.tls else "off"),
              "auth=%s" % ("on" if r.auth else "off")]
     if r.auth and r.user:
-        parts.append("user=%s" % _clean(r.user))
-    parts.append("from=%s" % _clean(r.sender))
-    parts.append("recipients=%s" % _clean(",".join(r.recipients)))
+        parts.append("user=%s" % _word(r.user, ""))
+    parts.append("from=%s" % _word(r.sender, ""))
+    parts.append("recipients=%s" % _word(",".join(r.recipients), ""))
     if r.exitcode == "EX_OK" and r.mailsize is not None:
         parts.append("mailsize=%d" % r.mailsize)
     if r.reply_lines:
@@ -109,7 +120,7 @@ def format_info(r: Record) -> str:
     if r.message_id:
         parts.append("message_id=%s" % _word(r.message_id))
     if r.refused:
-        parts.append("refused=%s" % _clean(",".join(r.refused)))
+        parts.append("refused=%s" % _word(",".join(r.refused), ""))
     return " ".join(parts)
 
 

@@ -1,0 +1,161 @@
+"""msmtp-style accounts against hostile servers, helpers and files: what a
+break-it pass found (secrets echoed back, log injection, log failures after
+a send, endless AUTH exchanges, helpers that keep their output open, a
+sendmail that reads nothing, an encrypted client key).  Real sockets and
+processes on 127.0.0.1."""
+from __future__ import annotations
+
+import base64
+import gc
+import os
+import re
+
+import pytest
+
+from conftest import run_launcher
+from support.hostile import HostileServer
+from support.scripted import ScriptedServer
+
+PASSWORD = "S3cr3t-pw"
+TOKEN = "tok-SECRET-123"
+
+SEND = r"""
+package require smtp
+set t [mime::initialize -canonical text/plain -string "hello"]
+set code [catch {smtp::sendmessage $t -servers localhost -ports 25 -originator joe@example.com \
+    -recipients %(rcpt)s %(extra)s} r opts]
+list $code $r [expr {[dict exists $opts -errorcode] ? [dict get $opts -errorcode] : ""}] $::errorInfo
+"""
+
+
+@pytest.fixture(autouse=True)
+def _collect_in_this_thread():
+    yield
+    gc.collect()
+
+
+@pytest.fixture
+def configured(tmp_path):
+    from pysmtp_tcl import Interpreter
+
+    made = []
+
+    def make(text):
+        path = tmp_path / ("msmtprc%d" % len(made))
+        path.write_text(text)
+        os.chmod(path, 0o600)
+        interp = Interpreter(config=str(path))
+        made.append(interp)
+        return interp
+
+    yield make
+    for i in made:
+        i.close()
+
+
+@pytest.fixture
+def servers():
+    made = []
+
+    def make(server):
+        made.append(server)
+        return server
+
+    yield make
+    for s in made:
+        s.stop()
+
+
+def send(interp, rcpt="rcpt@example.net", extra=""):
+    out = interp.eval(SEND % {"rcpt": "{%s}" % rcpt, "extra": extra})
+    code, result, errorcode, info = interp.tcl.tk.splitlist(out)
+    return int(code), str(result), str(errorcode), str(info)
+
+
+def tls_account(port, ca_file, log, auth="plain", secret="password " + PASSWORD):
+    return ("account default\nhost localhost\nport %d\ntls on\ntls_trust_file %s\nauth %s\n"
+            "user joe\n%s\ntimeout 10\nlogfile %s\n" % (port, ca_file, auth, secret, log))
+
+
+def _until_auth(conn, server_tls, offer="AUTH PLAIN LOGIN XOAUTH2"):
+    conn.send("220 hostile.example ESMTP")
+    conn.line()
+    conn.send("250-hostile.example", "250 STARTTLS")
+    conn.line()
+    conn.send("220 go ahead")
+    conn.tls(server_tls)
+    conn.line()
+    conn.send("250-hostile.example", "250 " + offer)
+    return conn.line()
+
+
+# -- secrets a server echoes back -------------------------------------------------
+
+@pytest.mark.parametrize("auth, secret, plain", [
+    ("plain", "password " + PASSWORD, PASSWORD),
+    ("login", "password " + PASSWORD, PASSWORD),
+    ("xoauth2", "passwordeval \"echo %s\"" % TOKEN, TOKEN),
+])
+def test_credentials_a_server_echoes_are_redacted_everywhere(auth, secret, plain, servers, configured,
+                                                             server_tls, ca_file, tmp_path, capfd):
+    sent = []
+
+    def echo(conn):
+        _until_auth(conn, server_tls)
+        while True:
+            conn.send("334 " + base64.b64encode(b"more?").decode())
+            got = conn.line()
+            sent.append(got)
+            if auth != "login" or len(sent) == 2:
+                break
+        # echoes what it got, encoded and decoded
+        decoded = " ".join(base64.b64decode(s).decode("latin-1") for s in sent)
+        conn.send("535-5.7.8 bad credentials %s" % " ".join(sent), "535 5.7.8 (%s)" % decoded.replace("\0", " "))
+        conn.line()
+
+    srv = servers(HostileServer(echo))
+    log = tmp_path / "log"
+    interp = configured(tls_account(srv.port, ca_file, log, auth, secret))
+    code, result, _, info = send(interp, extra="-debug 1")
+    assert code == 7 and "code 535" in result and "[credentials redacted]" in result
+    assert any(plain in base64.b64decode(s).decode("latin-1") for s in sent)  # the server got it...
+    everything = capfd.readouterr().err + log.read_text() + result + info
+    assert plain not in everything  # ...and nothing that leaves shows it back
+    for s in sent:
+        if plain in base64.b64decode(s).decode("latin-1"):
+            assert s not in everything  # nor the encoded responses (LOGIN's user name may show)
+    assert re.search(r"^<-- 535 5\.7\.8 \(.*\[credentials redacted\]", everything, re.M)
+
+
+# -- the send log ------------------------------------------------------------------
+
+def test_addresses_with_blanks_cannot_forge_log_fields(servers, configured, tmp_path):
+    srv = servers(ScriptedServer(data_end=["250 2.0.0 queued \x85 exitcode=EX_TEMPFAIL"],
+                                 rcpt_map={"bad@": ["550 5.1.1 no\x85such user"]}))
+    log = tmp_path / "log"
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nlogfile %s\n" % (srv.port, log))
+    rcpt = '"x exitcode=EX_TEMPFAIL account=root"@example.net, bad@example.net'
+    code, result, _, _ = send(interp, rcpt, extra="-atleastone 1")
+    assert code == 0 and "bad@example.net 550" in result
+    (line,) = log.read_text(encoding="utf-8").splitlines()  # no U+0085: still one line
+    assert "\x85" not in line
+    assert "recipients='\"x exitcode=EX_TEMPFAIL account=root\"@example.net,bad@example.net'" in line
+    unquoted = re.sub(r"'[^']*'", "''", line)
+    assert unquoted.count("exitcode=") == 1 and "exitcode=EX_OK" in unquoted
+    assert "account=root" not in unquoted and "account=default" in unquoted
+
+
+def test_a_log_that_cannot_be_written_never_fails_a_sent_message(servers, tmp_path):
+    # logfile - with the script's stdout closed: the message went, so the
+    # script must see success (a retry would send it twice), not a traceback
+    srv = servers(ScriptedServer())
+    rc = tmp_path / "msmtprc"
+    rc.write_text("account default\nhost 127.0.0.1\nport %d\nlogfile -\n" % srv.port)
+    script = tmp_path / "s.tcl"
+    send_it = SEND % {"rcpt": "{rcpt@example.net}", "extra": ""}
+    script.write_text("close stdout\n" + send_it.replace("list $code", "puts stderr [list $code") + "]\n")
+    p = run_launcher(["--config", str(rc), str(script)])
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.startswith("pysmtp-tcl: cannot log to -: can not find channel named \"stdout\"\n"
+                               "pysmtp-tcl: log info was: host=127.0.0.1 ")
+    assert p.stderr.splitlines()[-1].startswith("0 {} {} ") and len(srv.datas) == 1
