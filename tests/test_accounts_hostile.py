@@ -159,3 +159,35 @@ def test_a_log_that_cannot_be_written_never_fails_a_sent_message(servers, tmp_pa
     assert p.stderr.startswith("pysmtp-tcl: cannot log to -: can not find channel named \"stdout\"\n"
                                "pysmtp-tcl: log info was: host=127.0.0.1 ")
     assert p.stderr.splitlines()[-1].startswith("0 {} {} ") and len(srv.datas) == 1
+
+
+# -- AUTH exchanges end --------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["account", "tcllib options"])
+def test_a_server_that_challenges_for_ever_is_given_up(path, servers, configured, server_tls, ca_file,
+                                                       tmp_path, interp):
+    # after "*" (RFC 4954 §4) the exchange is over: a server answering 334
+    # to everything held the client in a fast endless loop
+    rounds = []
+
+    def endless(conn):
+        if path == "account":
+            _until_auth(conn, server_tls, "AUTH PLAIN")
+        else:
+            conn.send("220 hostile.example ESMTP")
+            conn.line()
+            conn.send("250-hostile.example", "250 AUTH PLAIN")
+            conn.line()
+        for _ in range(10000):
+            conn.send("334 ")
+            rounds.append(conn.line())
+
+    srv = servers(HostileServer(endless))
+    if path == "account":
+        code, result, _, _ = send(configured(tls_account(srv.port, ca_file, tmp_path / "log")))
+    else:
+        interp.eval("package require smtp")
+        code, result, _, _ = send(interp, extra="-servers 127.0.0.1 -ports %d -username joe -password %s"
+                                  % (srv.port, PASSWORD))
+    assert code == 7 and "challenged on after the exchange was cancelled" in result
+    assert len(rounds) <= 3 and rounds[-1] == "*"

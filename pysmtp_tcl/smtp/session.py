@@ -433,7 +433,14 @@ class Session:
             return Reply(504, str(e), local=True)
         r = self.talk(300, cmds.Auth(mech))
         assert r is not None
+        cancelled = False
         while r.code == 334:
+            if cancelled:
+                # RFC 4954 §4: "*" ends the exchange (501).  A server that
+                # challenges on would hold the client for ever, fast.
+                self.dead = "AUTH %s: the server challenged on after the exchange was cancelled" % mech
+                self.conn.close()
+                return Reply.failure(self.dead)
             try:
                 challenge = base64.b64decode(r.diagnostic, validate=True)
             except (binascii.Error, ValueError):
@@ -443,6 +450,7 @@ class Session:
             except StopIteration:
                 response = None
             if response is None:
+                cancelled = True
                 r = self.talk(300, cmds.AUTH_CANCEL)  # RFC 4954 §4: cancel the exchange
             else:
                 r = self.talk(300, cmds.AuthResponse(base64.b64encode(response).decode("ascii")))
