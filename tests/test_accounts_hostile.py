@@ -191,3 +191,47 @@ def test_a_server_that_challenges_for_ever_is_given_up(path, servers, configured
                                   % (srv.port, PASSWORD))
     assert code == 7 and "challenged on after the exchange was cancelled" in result
     assert len(rounds) <= 3 and rounds[-1] == "*"
+
+
+# -- passwordeval helpers ------------------------------------------------------------
+
+def test_passwordeval_does_not_wait_for_a_process_it_left_behind(servers, configured, tmp_path):
+    # token helpers may start an agent that inherits stdout; msmtp reads the
+    # line and waits for the shell only.  We waited for end-of-file, i.e.
+    # until the account's timeout, and failed every send.
+    srv = servers(ScriptedServer(auth_users={"joe": PASSWORD}, ehlo=["250-x", "250 AUTH PLAIN"]))
+    pidfile = tmp_path / "agent.pid"
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nauth plain\nuser joe\ntimeout 20\n"
+                        "passwordeval \"echo %s; sleep 120 & echo $! > %s\"\n" % (srv.port, PASSWORD, pidfile))
+    try:
+        code, result, _, _ = send(interp)
+        assert (code, result) == (0, "") and srv.conns[0].auth == "joe"
+    finally:
+        if pidfile.exists():
+            os.kill(int(pidfile.read_text()), 9)
+
+
+def test_passwordeval_printing_without_end_is_refused_at_once(servers, configured):
+    srv = servers(ScriptedServer(auth_users={"joe": PASSWORD}, ehlo=["250-x", "250 AUTH PLAIN"]))
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nauth plain\nuser joe\ntimeout 20\n"
+                        "passwordeval \"yes %s\"\n" % (srv.port, PASSWORD))
+    code, result, errorcode, _ = send(interp)
+    assert (code, result, errorcode) == (
+        1, "account default: passwordeval printed more than 1048576 octets", "SMTP PASSWORDEVAL")
+    assert srv.conns == []  # nothing was sent, nor a truncated secret
+
+
+# -- the sendmail hand-off -----------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["sleep 0.5; exit 0", "head -c 10 >/dev/null; sleep 0.5; exit 0",
+                                  "exec 0<&-; sleep 0.5; exit 0"])
+def test_a_sendmail_that_does_not_read_the_message_has_not_taken_it(body, configured, tmp_path):
+    program = tmp_path / "sendmail"
+    program.write_text("#!/bin/sh\n%s\n" % body)
+    program.chmod(0o755)
+    log = tmp_path / "log"
+    interp = configured("account default\nsendmail_path %s\ntimeout 20\nlogfile %s\n" % (program, log))
+    code, result, _, _ = send(interp)
+    assert code == 7 and result == ("diagnostic {%s exited before reading the whole message} args {} "
+                                    "code 554" % program)
+    assert "exitcode=EX_SOFTWARE" in log.read_text()

@@ -27,6 +27,11 @@ Source = Callable[[Callable[[bytes], None]], None]
 MAX_OUTPUT = 1 << 20
 #: Poll interval where no pidfd is available (seconds).
 POLL = 0.02
+#: How often a child's exit is checked while its output pipe stays open
+#: (a process it left behind may hold it), and how often the input pipe is
+#: checked for what the child has not read yet (seconds).
+EXIT_CHECK = 0.05
+DRAIN_CHECK = 0.01
 
 
 class ProcessError(Exception):
@@ -40,6 +45,10 @@ class ProcessError(Exception):
 
 class ProcessTimeout(ProcessError):
     """The deadline passed; the child was killed."""
+
+
+class OutputTooLong(ProcessError):
+    """It printed more than :data:`MAX_OUTPUT` octets (it was killed)."""
 
 
 class SourceError(ProcessError):
@@ -93,24 +102,29 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
     deadline = time.monotonic() + timeout
     shell = isinstance(args, str)
     argv = ["/bin/sh", "-c", args] if shell else list(args)
-    err_file = tempfile.TemporaryFile()
+    try:
+        err_file = tempfile.TemporaryFile()
+    except OSError as e:
+        raise ProcessError("cannot make a file for the standard error of %s: %s" % (argv[0], _text(e))) from None
     try:
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                     stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
                                     stderr=err_file, start_new_session=True, close_fds=True, env=env)
-        except OSError as e:
+        except (OSError, ValueError) as e:  # ValueError: a NUL in an argument
             raise ProcessError('couldn\'t execute "%s": %s' % (argv[0], _text(e))) from None
         try:
             early = False
             if stdin is not None:
                 assert proc.stdin is not None
                 early = _feed(proc.stdin.fileno(), stdin, reactor, deadline)
+                if not early:
+                    early = not _read_all(proc.stdin.fileno(), proc, reactor, deadline)
                 proc.stdin.close()
             out = b""
             if capture_stdout:
                 assert proc.stdout is not None
-                out = _drain(proc.stdout.fileno(), reactor, deadline)
+                out = _drain(proc.stdout.fileno(), proc, reactor, deadline)
                 proc.stdout.close()
             status = _wait_exit(proc, reactor, deadline)
         except BaseException:
@@ -162,29 +176,89 @@ def _feed(fd: int, source: Source, reactor: Reactor, deadline: float) -> bool:
     return closed
 
 
-def _drain(fd: int, reactor: Reactor, deadline: float) -> bytes:
+def _read_all(fd: int, proc: subprocess.Popen, reactor: Reactor, deadline: float) -> bool:
+    """After the whole input is written to the pipe ``fd`` (but before it
+    is closed): wait until the child has read all of it (True) or has
+    exited without doing so (False).  A program that exits 0 without
+    reading its input (``/bin/true``) has not taken the message; without
+    this check, whether that is noticed depends on a race (a broken pipe
+    only when it is gone before the pipe buffer is written).
+
+    Needs ``FIONREAD`` on a pipe's write end and a pidfd (Linux); elsewhere
+    it answers True at once (the race stays).
+    """
+    if _unread(fd) in (None, 0):
+        return True
+    pidfd = _pidfd(proc)
+    if pidfd is None:
+        return True
+    try:
+        while True:
+            if proc.poll() is not None:
+                return _unread(fd) == 0
+            reactor.wait(_Fd(pidfd), False, min(_remaining(deadline), DRAIN_CHECK))  # type: ignore[arg-type]
+            if _unread(fd) == 0:
+                return True
+    finally:
+        os.close(pidfd)
+
+
+def _unread(fd: int) -> Optional[int]:
+    """Octets written to the pipe ``fd`` and not read yet (``None``: the
+    platform cannot tell)."""
+    import array
+    import fcntl
+    import termios
+
+    buf = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, buf)
+    except OSError:
+        return None
+    return buf[0]
+
+
+def _pidfd(proc: subprocess.Popen) -> Optional[int]:
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(proc.pid)
+    except OSError:
+        return None
+
+
+def _drain(fd: int, proc: subprocess.Popen, reactor: Reactor, deadline: float) -> bytes:
+    """Read the child's output until it closes it or the child exits.
+
+    As msmtp's ``popen``/``pclose`` (which read one line and then wait for
+    the shell only): once the child has exited, what is in the pipe is
+    taken and a process it left behind holding the pipe open (an agent it
+    started, ``cmd &``) is not waited for.
+
+    :raises OutputTooLong: more than :data:`MAX_OUTPUT` octets.
+    """
     os.set_blocking(fd, False)
     out = bytearray()
+    exited = False
     while True:
         try:
             chunk = os.read(fd, 65536)
         except BlockingIOError:
-            if not reactor.wait(_Fd(fd), False, _remaining(deadline)):  # type: ignore[arg-type]
-                raise ProcessTimeout("timed out")
+            if exited:
+                return bytes(out)
+            reactor.wait(_Fd(fd), False, min(_remaining(deadline), EXIT_CHECK))  # type: ignore[arg-type]
+            # read once more after the exit: everything the child wrote is in the pipe by then
+            exited = proc.poll() is not None
             continue
         if not chunk:
             return bytes(out)
-        if len(out) < MAX_OUTPUT:
-            out += chunk[: MAX_OUTPUT - len(out)]
+        out += chunk
+        if len(out) > MAX_OUTPUT:
+            raise OutputTooLong("printed more than %d octets" % MAX_OUTPUT)
 
 
 def _wait_exit(proc: subprocess.Popen, reactor: Reactor, deadline: float) -> int:
-    pidfd = None
-    if hasattr(os, "pidfd_open"):
-        try:
-            pidfd = os.pidfd_open(proc.pid)
-        except OSError:
-            pidfd = None
+    pidfd = _pidfd(proc) if proc.returncode is None else None
     try:
         while proc.poll() is None:
             left = _remaining(deadline)
