@@ -235,3 +235,34 @@ def test_a_sendmail_that_does_not_read_the_message_has_not_taken_it(body, config
     assert code == 7 and result == ("diagnostic {%s exited before reading the whole message} args {} "
                                     "code 554" % program)
     assert "exitcode=EX_SOFTWARE" in log.read_text()
+
+
+# -- TLS settings ---------------------------------------------------------------------
+
+def test_an_encrypted_client_key_is_an_error_not_a_prompt(servers, ca, ca_file, server_tls, tmp_path):
+    # OpenSSL's default is to ask for the pass phrase on the terminal:
+    # the script hung there (msmtp cannot use such a key either)
+    from cryptography.hazmat.primitives import serialization
+
+    from support.terminal import run_on_pty
+
+    client = ca.issue_cert("batch@client.test")
+    key = serialization.load_pem_private_key(client.private_key_pem.bytes(), None)
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pass phrase")))
+    client.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    srv = servers(ScriptedServer(tls_context=server_tls))
+    rc = tmp_path / "msmtprc"
+    rc.write_text("account default\nhost localhost\nport %d\ntls on\ntls_trust_file %s\ntls_cert_file %s\n"
+                  "tls_key_file %s\n" % (srv.port, ca_file, tmp_path / "cert.pem", tmp_path / "key.pem"))
+    script = tmp_path / "s.tcl"
+    script.write_text(SEND % {"rcpt": "{rcpt@example.net}", "extra": ""} + "puts [lrange $_ 0 2]\n"
+                      .replace("$_", "[list $code $r]"))
+    from conftest import launcher_cmd
+
+    out, status = run_on_pty(launcher_cmd() + ["--config", str(rc), str(script)], "", timeout=30)
+    assert "pass phrase:" not in out
+    assert status == 0 and ("1 {account default (%s line 1): tls_key_file %s: the private key is encrypted"
+                            % (rc, tmp_path / "key.pem")) in out.replace("\r\n", "\n")
+    assert srv.commands == []  # refused before connecting

@@ -44,11 +44,26 @@ def client_context(*, verify: bool, trust_file: Optional[str] = None,
         ctx.verify_mode = ssl.CERT_NONE
     if cert_file or key_file:
         try:
-            ctx.load_cert_chain(cert_file or "", key_file or None)
+            ctx.load_cert_chain(cert_file or "", key_file or None, password=_no_passphrase)
+        except _EncryptedKey:
+            raise TLSSettingError("tls_key_file %s: the private key is encrypted, and there is no one to "
+                                  "ask for its pass phrase (use a key without one, readable only by you)"
+                                  % (key_file or cert_file)) from None
         except (OSError, ValueError) as e:
             raise TLSSettingError("tls_cert_file %s / tls_key_file %s: %s"
                                   % (cert_file, key_file, _reason(e))) from None
     return ctx
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_passphrase() -> bytes:
+    # Without a password callback OpenSSL asks on the controlling terminal
+    # ("Enter PEM pass phrase:"), blocking the script (and its event loop)
+    # until someone types; msmtp cannot use an encrypted key either.
+    raise _EncryptedKey()
 
 
 def parse_fingerprint(text: str) -> Tuple[str, bytes]:
