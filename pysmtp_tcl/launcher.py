@@ -183,15 +183,17 @@ class _Shell:
 
         tk = self.tk
         tk.call("encoding", "system", "utf-8")
-        # tkinter deletes Tcl's exit; ours checks its argument in Tcl (so
-        # the error texts are Tcl's) and then leaves as tclsh does.
+        # tkinter deletes Tcl's exit; ours reads its argument as Tcl's exit
+        # does (Tcl_GetIntFromObj, which `string repeat` uses too: the same
+        # texts and -errorcode, 0x10 and 0o10 accepted, "integer value too
+        # large" past 32 bits) and hands Python the exit status in decimal.
         tk.createcommand("::pysmtp_tcl::_exit", self._exit_command)
         tk.eval("namespace eval ::pysmtp_tcl {}\n"
                 "proc ::exit {{returnCode 0}} {\n"
-                "    if {![string is integer -strict $returnCode]} {\n"
-                "        return -code error \"expected integer but got \\\"$returnCode\\\"\"\n"
+                "    if {[catch {string repeat {} $returnCode} msg opts]} {\n"
+                "        return -code error -errorcode [dict get $opts -errorcode] $msg\n"
                 "    }\n"
-                "    ::pysmtp_tcl::_exit $returnCode\n"
+                "    ::pysmtp_tcl::_exit [expr {$returnCode & 0xFF}]\n"
                 "}")
         target = None
         if capture_dir is not None:
@@ -234,6 +236,18 @@ class _Shell:
                 info = self.tk.eval("if {[info exists ::errorInfo]} {set ::errorInfo}") or str(e)
             except Exception:
                 info = str(e)
+            if self.encoding:
+                # tclsh evaluates the file from C (Tcl_FSEvalFileEx): no
+                # frame for our `source -encoding` call in errorInfo
+                import re  # only on this error path (start-up time)
+
+                trimmed = re.sub(_SOURCE_FRAME, "", info)
+                if trimmed != info:
+                    info = trimmed
+                    try:
+                        self.tk.call("set", "::errorInfo", info)
+                    except Exception:
+                        pass
             try:
                 self.tk.call("puts", "stderr", error_prefix + info)
             except Exception:
@@ -280,6 +294,10 @@ class _Shell:
             self.console(linked=False).run_event_loop()
         run_tk_main_loop(self.tk)
         self.finish(0)
+
+
+#: The errorInfo frame Tcl adds for the launcher's own ``source -encoding``.
+_SOURCE_FRAME = r'\n    (?:invoked from within|while executing)\n"source -encoding [^\n]*"\Z'
 
 
 def _tk_in(tk: Any) -> bool:
