@@ -266,3 +266,70 @@ def test_an_encrypted_client_key_is_an_error_not_a_prompt(servers, ca, ca_file, 
     assert status == 0 and ("1 {account default (%s line 1): tls_key_file %s: the private key is encrypted"
                             % (rc, tmp_path / "key.pem")) in out.replace("\r\n", "\n")
     assert srv.commands == []  # refused before connecting
+
+
+def test_ctrl_c_mid_hand_off_interrupts_sendmail_instead_of_ending_its_input(tmp_path):
+    # sendmail ran in a session of its own: Ctrl-C ended the script, the
+    # terminal's SIGINT never reached sendmail, which then saw the end of
+    # its input and queued the truncated message (with -i, end of input is
+    # the end of the message).  As with popen, it must get the interrupt.
+    import pty
+    import select
+    import signal
+    import time
+
+    from conftest import launcher_cmd
+
+    out = tmp_path / "sendmail.out"
+    program = tmp_path / "sendmail"
+    program.write_text("#!/bin/bash\n"
+                       "trap 'echo interrupted >> %(out)s; exit 1' INT\n"
+                       "read -r first; echo started > %(out)s\n"
+                       "while kill -0 $PPID 2>/dev/null; do sleep 0.05; done\n"  # not reading
+                       "cat > /dev/null; echo queued >> %(out)s\n" % {"out": out})
+    program.chmod(0o755)
+    rc = tmp_path / "msmtprc"
+    rc.write_text("account default\nsendmail_path %s\n" % program)
+    script = tmp_path / "big.tcl"
+    script.write_text("package require smtp\n"
+                      "set t [mime::initialize -canonical text/plain -string [string repeat \"text\\n\" 500000]]\n"
+                      "smtp::sendmessage $t -originator a@example.org -recipients b@example.org\n")
+    pid, fd = pty.fork()
+    if pid == 0:  # the launcher, with the terminal as its controlling terminal
+        try:
+            os.execv(launcher_cmd()[0], launcher_cmd() + ["--config", str(rc), str(script)])
+        finally:
+            os._exit(127)
+
+    def pump(seconds, until):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not until():
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    os.read(fd, 65536)
+                except OSError:
+                    pass
+
+    status = [None]
+    try:
+        pump(60, lambda: out.exists())
+        assert out.exists(), "sendmail never started"
+        os.write(fd, b"\x03")  # Ctrl-C, as typed
+
+        def ended():
+            if status[0] is None:
+                done, st = os.waitpid(pid, os.WNOHANG)
+                status[0] = st if done else None
+            return status[0] is not None and len(out.read_text().split()) > 1
+
+        pump(60, ended)
+        assert status[0] is not None and os.WIFSIGNALED(status[0]) and os.WTERMSIG(status[0]) == signal.SIGINT
+        assert out.read_text().split() == ["started", "interrupted"]
+    finally:
+        if status[0] is None:
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        os.close(fd)

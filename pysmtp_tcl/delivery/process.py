@@ -89,12 +89,17 @@ class _Fd:
 
 def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
         stdin: Optional[Source] = None, capture_stdout: bool = False,
-        env: Optional[dict] = None) -> Completed:
+        env: Optional[dict] = None, own_session: bool = True) -> Completed:
     """Run ``args`` (a list: no shell; a str: ``/bin/sh -c args``, as
     ``popen`` does) and wait for it, at most ``timeout`` seconds in all.
 
     :param stdin: writes the child's standard input (else ``/dev/null``).
     :param capture_stdout: read its standard output (else it is discarded).
+    :param own_session: run it in a session of its own, so that a time-out
+        kills everything it started; ``False``: in the caller's process
+        group, so that the terminal's interrupt (Ctrl-C) reaches it with the
+        caller, as with ``popen`` (a ``sendmail`` must be interrupted, not
+        see the end of its input: it would take a truncated message).
     :raises ProcessError: it could not be started.
     :raises ProcessTimeout: it took longer than ``timeout``.
     :raises SourceError: ``stdin`` failed (the child is killed first).
@@ -110,7 +115,7 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                     stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
-                                    stderr=err_file, start_new_session=True, close_fds=True, env=env)
+                                    stderr=err_file, start_new_session=own_session, close_fds=True, env=env)
         except (OSError, ValueError) as e:  # ValueError: a NUL in an argument
             raise ProcessError('couldn\'t execute "%s": %s' % (argv[0], _text(e))) from None
         try:
@@ -128,7 +133,7 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
                 proc.stdout.close()
             status = _wait_exit(proc, reactor, deadline)
         except BaseException:
-            _kill(proc)
+            _kill(proc, own_session)
             raise
         err_file.seek(0)
         return Completed(status, out, err_file.read(MAX_OUTPUT), early)
@@ -272,9 +277,12 @@ def _wait_exit(proc: subprocess.Popen, reactor: Reactor, deadline: float) -> int
     return proc.returncode
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen, group: bool = True) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
     except (ProcessLookupError, PermissionError):
         pass
     for f in (proc.stdin, proc.stdout):
