@@ -232,8 +232,8 @@ def test_a_sendmail_that_does_not_read_the_message_has_not_taken_it(body, config
     log = tmp_path / "log"
     interp = configured("account default\nsendmail_path %s\ntimeout 20\nlogfile %s\n" % (program, log))
     code, result, _, _ = send(interp)
-    assert code == 7 and result == ("diagnostic {%s exited before reading the whole message} args {} "
-                                    "code 554" % program)
+    assert code == 7 and result == ("diagnostic {account default: %s exited before reading the whole message} "
+                                    "args {} code 554" % program)
     assert "exitcode=EX_SOFTWARE" in log.read_text()
 
 
@@ -333,3 +333,13 @@ def test_ctrl_c_mid_hand_off_interrupts_sendmail_instead_of_ending_its_input(tmp
             except (ProcessLookupError, ChildProcessError):
                 pass
         os.close(fd)
+
+
+def test_passwordeval_says_why_on_the_scripts_stderr(servers, configured, capfd):
+    # as under msmtp's popen: the helper's own message reaches the user
+    srv = servers(ScriptedServer(auth_users={"joe": PASSWORD}, ehlo=["250-x", "250 AUTH PLAIN"]))
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nauth plain\nuser joe\n"
+                        "passwordeval \"echo 'token expired: run oama authorize' >&2; exit 1\"\n" % srv.port)
+    code, result, _, _ = send(interp)
+    assert (code, result) == (1, "account default: passwordeval exited with status 1")
+    assert "token expired: run oama authorize" in capfd.readouterr().err

@@ -134,8 +134,11 @@ class Delivery:
         try:
             if account.sendmail_path is not None:
                 record.host = account.sendmail_path
-                self._handoff(account.sendmail_path, prepared, reactor,
-                              account.timeout or HANDOFF_TIMEOUT, debug)
+                try:
+                    self._handoff(account.sendmail_path, prepared, reactor,
+                                  account.timeout or HANDOFF_TIMEOUT, debug)
+                except HandoffError as e:
+                    raise _named_handoff(e, account) from None
                 refused: Refused = []
             else:
                 password = self._secret(account, reactor)
@@ -367,6 +370,12 @@ class _Counter:
 
 def _named(reply: Reply, account: Account) -> Reply:
     return replace(reply, diagnostic="account %s: %s" % (account.name, reply.diagnostic))
+
+
+def _named_handoff(e: HandoffError, account: Account) -> HandoffError:
+    text = "account %s: %s" % (account.name, e.message)
+    reply = replace(e.reply, diagnostic="account %s: %s" % (account.name, e.reply.diagnostic)) if e.reply else None
+    return HandoffError(text, reply, e.exitcode)
 
 
 def _note_session(record: sendlog.Record, sessions: list) -> None:

@@ -89,12 +89,15 @@ class _Fd:
 
 def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
         stdin: Optional[Source] = None, capture_stdout: bool = False,
-        env: Optional[dict] = None, own_session: bool = True) -> Completed:
+        env: Optional[dict] = None, own_session: bool = True,
+        capture_stderr: bool = True) -> Completed:
     """Run ``args`` (a list: no shell; a str: ``/bin/sh -c args``, as
     ``popen`` does) and wait for it, at most ``timeout`` seconds in all.
 
     :param stdin: writes the child's standard input (else ``/dev/null``).
     :param capture_stdout: read its standard output (else it is discarded).
+    :param capture_stderr: keep what it writes to stderr (``Completed.stderr``);
+        ``False``: it writes to the caller's stderr, as under ``popen``.
     :param own_session: run it in a session of its own, so that a time-out
         kills everything it started; ``False``: in the caller's process
         group, so that the terminal's interrupt (Ctrl-C) reaches it with the
@@ -108,7 +111,7 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
     shell = isinstance(args, str)
     argv = ["/bin/sh", "-c", args] if shell else list(args)
     try:
-        err_file = tempfile.TemporaryFile()
+        err_file = tempfile.TemporaryFile() if capture_stderr else None
     except OSError as e:
         raise ProcessError("cannot make a file for the standard error of %s: %s" % (argv[0], _text(e))) from None
     try:
@@ -135,10 +138,14 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
         except BaseException:
             _kill(proc, own_session)
             raise
-        err_file.seek(0)
-        return Completed(status, out, err_file.read(MAX_OUTPUT), early)
+        err = b""
+        if err_file is not None:
+            err_file.seek(0)
+            err = err_file.read(MAX_OUTPUT)
+        return Completed(status, out, err, early)
     finally:
-        err_file.close()
+        if err_file is not None:
+            err_file.close()
 
 
 def _remaining(deadline: float) -> float:

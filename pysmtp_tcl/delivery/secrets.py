@@ -109,7 +109,9 @@ def evaluate(command: str, reactor: Reactor, timeout: Optional[float]) -> Secret
     """
     limit = DEFAULT_TIMEOUT if timeout is None else timeout
     try:
-        done = process.run(command, reactor, limit, capture_stdout=True)
+        # stderr stays the script's, as under msmtp's popen: a helper's own
+        # message ("token expired: run oama authorize") is what tells why
+        done = process.run(command, reactor, limit, capture_stdout=True, capture_stderr=False)
     except process.ProcessTimeout:
         raise SecretError("did not finish within %g seconds (timeout)" % limit) from None
     except process.ProcessError as e:
