@@ -156,6 +156,24 @@ def test_numbers_are_read_as_msmtp_reads_them():
     assert parse("account a\nhost h\ntimeout 010\n", "f").accounts[0].timeout == 8.0
 
 
+def test_from_and_domain_patterns_as_msmtp(monkeypatch, tmp_path):
+    # msmtp 1.8.7 (from) and 1.8.16 (domain): they were taken literally, so
+    # EHLO said "%H" and "from %U@%H" never chose its account
+    import socket
+
+    monkeypatch.setenv("USER", "batch")
+    c = parse("account default\nhost h\nfrom %U@%H\ndomain %H\naccount b\nhost h\n"
+              "from 100%%@x.example\ndomain %U.%X\n", "f")
+    a, b = c.accounts
+    assert (a.from_, a.domain) == ("batch@" + socket.gethostname(), socket.gethostname())
+    assert (b.from_, b.domain) == ("100%@x.example", "%U.%X")  # %U is not for domain; unknown ones stay
+    assert c.choose("batch@" + socket.gethostname()) is a
+    if not os.path.exists("/etc/mailname"):
+        with pytest.raises(ConfigError) as info:
+            parse("account a\nhost h\nfrom %U@%M\n", "f")
+        assert str(info.value) == "f: line 3: command from %M: cannot read /etc/mailname (no such file or directory)"
+
+
 def test_from_matching_follows_msmtp():
     assert from_matches("Joe@Example.ORG", "joe@example.org")  # case-insensitive
     assert from_matches("joe+lists@example.org", "joe@example.org")  # sub-address

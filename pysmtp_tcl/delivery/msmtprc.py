@@ -11,7 +11,9 @@ The syntax and the meaning of each supported command are msmtp's
   removed), e.g. to keep blanks at its ends; a command that takes ``on``
   also takes an empty argument as ``on``; a leading ``~`` in a file name is
   ``$HOME``; numbers are read as C's ``strtol`` with base 0 reads them
-  (``0x19``, ``031`` octal);
+  (``0x19``, ``031`` octal); in ``from`` and ``domain``, ``%U`` ``%H``
+  ``%C`` ``%M`` are the user name, host name, canonical host name and
+  /etc/mailname (``from`` only: ``%U``);
 - ``defaults`` starts a group of settings every *following* account starts
   with (several ``defaults`` groups accumulate);
 - ``account NAME [: PARENT[,PARENT…]]`` starts an account: the current
@@ -260,6 +262,71 @@ def _auth(arg: str) -> Optional[str]:
     raise _Bad("invalid argument %s" % arg)
 
 
+def _substitute(arg: str, letters: str) -> str:
+    """msmtp's patterns (1.8.7 ``from``, 1.8.16 ``domain``): ``%U`` the user
+    name, ``%H`` the host name, ``%C`` its canonical (DNS) name, ``%M`` the
+    first line of /etc/mailname; ``%%`` is ``%``.  Other ``%`` sequences
+    stay as written."""
+    if "%" not in arg:
+        return arg
+    out, i = [], 0
+    while i < len(arg):
+        c, nxt = arg[i], arg[i + 1:i + 2]
+        if c == "%" and (nxt == "%" or (nxt and nxt in letters)):
+            out.append("%" if nxt == "%" else _PATTERNS[nxt]())
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _user_name() -> str:
+    # msmtp: $USER, else $LOGNAME, else the password database
+    name = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if name:
+        return name
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        raise _Bad("%U: no user name for uid %d" % os.getuid()) from None
+
+
+def _canonical_host() -> str:
+    import socket
+
+    host = socket.gethostname()
+    try:
+        infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM, 0, socket.AI_CANONNAME)
+    except (OSError, UnicodeError):
+        return host
+    return next((i[3] for i in infos if i[3]), host)
+
+
+def _mail_name() -> str:
+    try:
+        with open("/etc/mailname", encoding="utf-8") as f:
+            name = f.readline().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        why = str(getattr(e, "strerror", None) or e)
+        raise _Bad("%%M: cannot read /etc/mailname (%s)" % (why[:1].lower() + why[1:])) from None
+    if not name:
+        raise _Bad("%M: /etc/mailname is empty")
+    return name
+
+
+def _host_name() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+_PATTERNS: Dict[str, Callable[[], str]] = {"U": _user_name, "H": _host_name, "C": _canonical_host,
+                                           "M": _mail_name}
+
+
 def _trust_file(arg: str) -> Optional[str]:
     if arg == "system":
         return "system"
@@ -321,7 +388,7 @@ COMMANDS: Dict[str, Tuple[str, Callable[[str], Any]]] = {
     "timeout": ("timeout", _timeout),
     "connect_timeout": ("timeout", _timeout),  # msmtp's old alias
     "protocol": ("", _protocol),
-    "domain": ("domain", _text),
+    "domain": ("domain", lambda arg: _text(_substitute(arg, "HCM"))),
     "auth": ("auth", _auth),
     "user": ("user", _text),
     "password": ("password", _text),
@@ -335,7 +402,7 @@ COMMANDS: Dict[str, Tuple[str, Callable[[str], Any]]] = {
     "tls_nocertcheck": ("tls_certcheck", _no_argument(False)),  # msmtp 1.2 spelling
     "tls_cert_file": ("tls_cert_file", _file),
     "tls_key_file": ("tls_key_file", _file),
-    "from": ("from_", _text),
+    "from": ("from_", lambda arg: _text(_substitute(arg, "UHCM"))),
     "logfile": ("logfile", _file),
     "logfile_time_format": ("logfile_time_format", _text),
     "syslog": ("syslog", _syslog),
