@@ -343,3 +343,20 @@ def test_passwordeval_says_why_on_the_scripts_stderr(servers, configured, capfd)
     code, result, _, _ = send(interp)
     assert (code, result) == (1, "account default: passwordeval exited with status 1")
     assert "token expired: run oama authorize" in capfd.readouterr().err
+
+
+def test_sendmail_hand_off_with_only_blind_recipients_sends_the_blind_copy(tmp_path):
+    # over SMTP the main transaction (no recipients) ends in RSET and the
+    # Bcc copy goes; the hand-off ran sendmail without recipients (refused)
+    # and never handed over the copy
+    calls = tmp_path / "calls"
+    program = tmp_path / "sendmail"
+    program.write_text("#!/bin/sh\n[ $# -le 4 ] && { echo 'no recipients' >&2; exit 64; }\n"
+                       "echo \"$@\" >> %s\ncat > /dev/null\n" % calls)
+    program.chmod(0o755)
+    script = tmp_path / "bcc.tcl"
+    script.write_text("package require smtp\nset t [mime::initialize -canonical text/plain -string hi]\n"
+                      "puts [catch {smtp::sendmessage $t -originator a@example.org -header {To {}} "
+                      "-header {Bcc hidden@example.net}} r]$r\n")
+    p = run_launcher(["--route", "sendmail:%s" % program, str(script)])
+    assert p.stdout == "0\n" and calls.read_text() == "-i -f a@example.org -- hidden@example.net\n"

@@ -248,7 +248,11 @@ class Delivery:
                  debug: Optional[Callable[[str], None]]) -> None:
         env = prepared.envelope
         try:
-            handoff(path, env.sender, env.recipients, prepared.source, reactor, timeout, debug)
+            if env.recipients:
+                # none (only Bcc recipients): over SMTP the main transaction
+                # ends in RSET and only the blind copy goes; sendmail would
+                # refuse a message without recipients and the copy be lost
+                handoff(path, env.sender, env.recipients, prepared.source, reactor, timeout, debug)
             if env.has_bcc and env.bcc:
                 handoff(path, env.sender, env.bcc, prepared.bcc_source(), reactor, timeout, debug)
         except ValueError as e:
