@@ -360,3 +360,13 @@ def test_sendmail_hand_off_with_only_blind_recipients_sends_the_blind_copy(tmp_p
                       "-header {Bcc hidden@example.net}} r]$r\n")
     p = run_launcher(["--route", "sendmail:%s" % program, str(script)])
     assert p.stdout == "0\n" and calls.read_text() == "-i -f a@example.org -- hidden@example.net\n"
+
+
+def test_an_address_the_accounts_server_cannot_take_names_the_account(servers, configured, tmp_path):
+    srv = servers(ScriptedServer())  # no SMTPUTF8
+    log = tmp_path / "log"
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nlogfile %s\n" % (srv.port, log))
+    code, result, errorcode, _ = send(interp, rcpt="j\u00f6rg@example.net")
+    assert (code, errorcode) == (1, "SMTP SMTPUTF8")
+    assert result.startswith('account default: address "j\u00f6rg@example.net" is not ASCII')
+    assert "exitcode=EX_DATAERR" in log.read_text()

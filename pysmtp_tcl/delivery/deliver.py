@@ -206,6 +206,9 @@ class Delivery:
                               else redact.reply(msg), e.errorcode) from None
         except CredentialsRefused as e:
             raise CredentialsRefused("account %s: %s" % (account.name, e)) from None
+        except AddressRefused as e:  # e.g. non-ASCII and no SMTPUTF8 at the account's server
+            _note_session(record, sessions)
+            raise AddressRefused("account %s: %s" % (account.name, e)) from None
         _note_session(record, sessions)
         return refused
 
