@@ -283,7 +283,10 @@ def test_ctrl_c_mid_hand_off_interrupts_sendmail_instead_of_ending_its_input(tmp
     out = tmp_path / "sendmail.out"
     program = tmp_path / "sendmail"
     program.write_text("#!/bin/bash\n"
-                       "trap 'echo interrupted >> %(out)s; exit 1' INT\n"
+                       # INT from the terminal; HUP when the terminal's controlling
+                       # process (the launcher) is gone: Postfix's postdrop discards
+                       # the message on either
+                       "trap 'echo interrupted >> %(out)s; exit 1' INT HUP\n"
                        "read -r first; echo started > %(out)s\n"
                        "while kill -0 $PPID 2>/dev/null; do sleep 0.05; done\n"  # not reading
                        "cat > /dev/null; echo queued >> %(out)s\n" % {"out": out})
@@ -370,3 +373,54 @@ def test_an_address_the_accounts_server_cannot_take_names_the_account(servers, c
     assert (code, errorcode) == (1, "SMTP SMTPUTF8")
     assert result.startswith('account default: address "j\u00f6rg@example.net" is not ASCII')
     assert "exitcode=EX_DATAERR" in log.read_text()
+
+
+def test_passwordeval_may_ask_on_the_terminal_as_under_msmtp(servers, tmp_path):
+    # msmtp runs it with popen: same session, so /dev/tty is the user's
+    # terminal.  In a session of its own it had no terminal (ENXIO).
+    import pty
+    import select
+    import time
+
+    from conftest import launcher_cmd
+
+    srv = servers(ScriptedServer(auth_users={"joe": "typed-pw"}, ehlo=["250-x", "250 AUTH PLAIN"]))
+    rc = tmp_path / "msmtprc"
+    rc.write_text("account default\nhost 127.0.0.1\nport %d\nauth plain\nuser joe\ntimeout 30\n"
+                  "passwordeval \"printf 'SMTP password: ' >/dev/tty; read -r pw </dev/tty; echo $pw\"\n"
+                  % srv.port)
+    script = tmp_path / "s.tcl"
+    script.write_text("package require smtp\nset t [mime::initialize -canonical text/plain -string hi]\n"
+                      "puts [catch {smtp::sendmessage $t -originator a@example.org -recipients b@example.org} r]"
+                      "=$r\n")
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execv(launcher_cmd()[0], launcher_cmd() + ["--config", str(rc), str(script)])
+        finally:
+            os._exit(127)
+    out = b""
+    try:
+        end = time.monotonic() + 60
+        typed = False
+        while time.monotonic() < end and b"=" not in out:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+            if b"SMTP password: " in out and not typed:
+                os.write(fd, b"typed-pw\n")
+                typed = True
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+        os.close(fd)
+    assert b"0=" in out, out
+    assert srv.conns[0].auth == "joe"

@@ -6,12 +6,18 @@ the SMTP connection uses, so inside Tcl ``after`` timers, Tk and other file
 events keep running while a token helper or the local MTA works (DESIGN.md
 §1).  The child's exit is awaited through a pidfd where the kernel has them
 (Linux >= 5.3); elsewhere by short polls.  Every run is bounded by a
-deadline, after which the child's whole process group is killed.
+deadline, after which the child is killed.
+
+Children run as ``popen`` runs them (as msmtp runs its helpers): in the
+caller's session and process group, so a helper can ask on the terminal
+(``/dev/tty``: a pass phrase, a confirmation) and the terminal's interrupt
+(Ctrl-C) reaches it with the script; a ``sendmail`` interrupted mid-message
+discards it, where one that only saw its input end would queue it
+truncated.
 """
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -89,8 +95,7 @@ class _Fd:
 
 def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
         stdin: Optional[Source] = None, capture_stdout: bool = False,
-        env: Optional[dict] = None, own_session: bool = True,
-        capture_stderr: bool = True) -> Completed:
+        env: Optional[dict] = None, capture_stderr: bool = True) -> Completed:
     """Run ``args`` (a list: no shell; a str: ``/bin/sh -c args``, as
     ``popen`` does) and wait for it, at most ``timeout`` seconds in all.
 
@@ -98,11 +103,6 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
     :param capture_stdout: read its standard output (else it is discarded).
     :param capture_stderr: keep what it writes to stderr (``Completed.stderr``);
         ``False``: it writes to the caller's stderr, as under ``popen``.
-    :param own_session: run it in a session of its own, so that a time-out
-        kills everything it started; ``False``: in the caller's process
-        group, so that the terminal's interrupt (Ctrl-C) reaches it with the
-        caller, as with ``popen`` (a ``sendmail`` must be interrupted, not
-        see the end of its input: it would take a truncated message).
     :raises ProcessError: it could not be started.
     :raises ProcessTimeout: it took longer than ``timeout``.
     :raises SourceError: ``stdin`` failed (the child is killed first).
@@ -118,7 +118,7 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                     stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
-                                    stderr=err_file, start_new_session=own_session, close_fds=True, env=env)
+                                    stderr=err_file, close_fds=True, env=env)
         except (OSError, ValueError) as e:  # ValueError: a NUL in an argument
             raise ProcessError('couldn\'t execute "%s": %s' % (argv[0], _text(e))) from None
         try:
@@ -136,7 +136,7 @@ def run(args: Union[str, Sequence[str]], reactor: Reactor, timeout: float, *,
                 proc.stdout.close()
             status = _wait_exit(proc, reactor, deadline)
         except BaseException:
-            _kill(proc, own_session)
+            _kill(proc)
             raise
         err = b""
         if err_file is not None:
@@ -284,12 +284,11 @@ def _wait_exit(proc: subprocess.Popen, reactor: Reactor, deadline: float) -> int
     return proc.returncode
 
 
-def _kill(proc: subprocess.Popen, group: bool = True) -> None:
+def _kill(proc: subprocess.Popen) -> None:
+    # The child only: its process group is the caller's.  A shell's own
+    # children lose their way to report back (the pipes close).
     try:
-        if group:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
+        proc.kill()
     except (ProcessLookupError, PermissionError):
         pass
     for f in (proc.stdin, proc.stdout):

@@ -110,10 +110,7 @@ def handoff(path: str, sender: str, recipients: Sequence[str], source: process.S
     if debug:
         debug("Handing over to " + " ".join(args))
     try:
-        # In our process group: if the script is interrupted mid-message
-        # (Ctrl-C), so is sendmail, which then discards it; in a session of
-        # its own it saw the end of its input and queued a truncated message.
-        done = process.run(args, reactor, timeout, stdin=local_text(source), own_session=False)
+        done = process.run(args, reactor, timeout, stdin=local_text(source))
     except process.ProcessTimeout:
         text = "%s did not finish within %g seconds" % (path, timeout)
         if debug:
