@@ -71,9 +71,9 @@ def test_commands_before_any_account_form_the_default_account():
 
 def test_on_means_empty_and_blanks_tabs_comments():
     c = parse("account a\n  host\t relay.example  \n\ttls\n# tls off\n   # also a comment\n"
-              'domain "  spaced  "\n', "f")
+              'user "  spaced  "\n', "f")  # (a domain cannot hold blanks: EHLO)
     a = c.accounts[0]
-    assert a.host == "relay.example" and a.tls and a.domain == "  spaced  "
+    assert a.host == "relay.example" and a.tls and a.user == "  spaced  "
 
 
 def test_default_ports_follow_msmtp():
@@ -129,6 +129,10 @@ def test_fingerprints_sha256_sha1_md5_with_colons_or_blanks():
     ("account a\nhost h\nport \u0662\u0665\n", 3, "port", "invalid argument"),
     ("account a\nhost h\nport 08\n", 3, "port", "invalid argument 08"),
     ("account a\nhost h\ntimeout 0x\n", 3, "timeout", "invalid argument 0x"),
+    # domain is the EHLO argument: one ASCII word of at most 255 characters
+    ("account a\nhost h\ndomain two words\n", 3, "domain", "EHLO takes one domain name"),
+    ("account a\nhost h\ndomain " + "x" * 256 + "\n", 3, "domain", "longer than 255 characters"),
+    ("account a\nhost h\ndomain a..\u00e9\n", 3, "domain", "not a domain name IDNA can encode"),
     # ours: never a search of $PATH
     ("account a\nsendmail_path sendmail\n", 2, "sendmail_path", "a path is needed, e.g. /usr/sbin/sendmail"),
 ])
@@ -148,6 +152,12 @@ def test_only_lf_ends_a_line_as_in_msmtp():
     assert (a.host, a.port, a.user) == ("h\u2028port 99", None, "\u00e9\u2029x")
     # a # after an argument is part of it (msmtp: only whole-line comments)
     assert parse("account a\nhost h\npassword p#w # x\n", "f").accounts[0].password == "p#w # x"
+
+
+def test_an_international_domain_goes_in_its_idna_form():
+    # it went out as raw UTF-8 in EHLO
+    assert parse("account a\nhost h\ndomain b\u00fccher.example\n", "f").accounts[0].domain == \
+        "xn--bcher-kva.example"
 
 
 def test_numbers_are_read_as_msmtp_reads_them():

@@ -281,6 +281,24 @@ def _substitute(arg: str, letters: str) -> str:
     return "".join(out)
 
 
+def _ehlo_domain(arg: str) -> Optional[str]:
+    """``domain``: what EHLO can carry (RFC 5321 §4.1.1.1): one word of
+    ASCII, a non-ASCII name in its IDNA form (as msmtp's IDN support sends
+    it), at most 255 characters."""
+    if not arg:
+        return None
+    if any(c in arg for c in " \t"):
+        raise _Bad("invalid argument %s (EHLO takes one domain name)" % arg)
+    if not arg.isascii():
+        try:
+            arg = arg.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise _Bad("invalid argument %s (not a domain name IDNA can encode)" % arg) from None
+    if len(arg) > 255:
+        raise _Bad("invalid argument %s… (longer than 255 characters)" % arg[:40])
+    return arg
+
+
 def _user_name() -> str:
     # msmtp: $USER, else $LOGNAME, else the password database
     name = os.environ.get("USER") or os.environ.get("LOGNAME")
@@ -388,7 +406,7 @@ COMMANDS: Dict[str, Tuple[str, Callable[[str], Any]]] = {
     "timeout": ("timeout", _timeout),
     "connect_timeout": ("timeout", _timeout),  # msmtp's old alias
     "protocol": ("", _protocol),
-    "domain": ("domain", lambda arg: _text(_substitute(arg, "HCM"))),
+    "domain": ("domain", lambda arg: _ehlo_domain(_substitute(arg, "HCM"))),
     "auth": ("auth", _auth),
     "user": ("user", _text),
     "password": ("password", _text),
