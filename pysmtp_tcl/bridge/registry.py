@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-__all__ = ["TclError", "TclReturn", "tclcommand", "COMMANDS", "to_tcl", "defer"]
+__all__ = ["TclError", "TclReturn", "tclcommand", "COMMANDS", "to_tcl", "defer", "NESTING_TEXT"]
+
+#: Tcl's own text (and ``-errorcode {TCL LIMIT STACK}``) when nesting is too
+#: deep: what tcllib's recursive procs give for a message nested ~500 deep.
+NESTING_TEXT = "too many nested evaluations (infinite loop?)"
 
 
 class TclError(Exception):
@@ -141,12 +145,15 @@ def dispatch(ctx: Any, name: str, *args: str) -> tuple:
         return opts, to_tcl(e.message, ctx.tk)
     except TclReturn as e:
         return ("-code", e.code) + to_tcl(e.options, ctx.tk), to_tcl(e.result, ctx.tk)
-    except Exception as e:  # a bug of ours: make it visible, never silent
-        import traceback
+    except RecursionError:
+        # a part tree nested deeper than the Python stack allows (a hostile
+        # message, or -parts nested in a loop): tcllib's recursive procs
+        # meet Tcl's nesting limit at about the same depth (~500 levels)
+        return ("-code", 1, "-errorcode", ("TCL", "LIMIT", "STACK")), NESTING_TEXT
+    except Exception as e:  # a bug of ours: no Python text for the script
+        # the text and logger of smtp::sendmessage's (imported here, not at
+        # start-up: the smtp core is loaded when first used)
+        from ..smtp.failures import INTERNAL_TEXT, LOG
 
-        tb = traceback.format_exc()
-        return (
-            ("-code", 1, "-errorcode", ("PYSMTP_TCL", "INTERNAL", type(e).__name__),
-             "-errorinfo", "internal error in %s: %s\n%s" % (name, e, tb)),
-            "internal error in %s: %s: %s" % (name, type(e).__name__, e),
-        )
+        LOG.error("internal error in %s", name, exc_info=(type(e), e, e.__traceback__))
+        return ("-code", 1, "-errorcode", ("PYSMTP_TCL", "INTERNAL")), INTERNAL_TEXT

@@ -1,0 +1,128 @@
+"""Adversarial tests of the ``mime`` layer (issue 8 QA): a hostile sender
+of mail to a script that parses it, a script author sending non-ASCII
+mail.  Each test is a defect that was found, reproduced and fixed, checked
+against real tcllib 1.21 where tcllib is the oracle."""
+from __future__ import annotations
+
+import importlib
+import re
+import tkinter
+
+import pytest
+
+from pysmtp_tcl import Interpreter
+
+pytestmark = pytest.mark.tcllib
+
+_TCLLIB = None
+
+
+def tcllib() -> tkinter.Tcl:
+    """Real tcllib 1.21 in an interpreter of this process."""
+    global _TCLLIB
+    if _TCLLIB is None:
+        _TCLLIB = tkinter.Tcl()
+        _TCLLIB.eval("encoding system utf-8")
+        assert _TCLLIB.eval("package require mime") == "1.7.0"
+    return _TCLLIB
+
+
+def outcome(t, script: str, **variables):
+    """``(rc, result, errorcode, errorinfo)`` of ``script`` run in ``catch``
+    in ``t`` (our Interpreter or a plain tkinter.Tcl with tcllib)."""
+    tk = t.tcl.tk if isinstance(t, Interpreter) else t.tk
+    for k, v in variables.items():
+        tk.call("set", k, v)
+    tk.call("set", "::script", script)
+    out = tk.eval("""set rc [catch $::script m o]
+        list $rc $m [expr {[dict exists $o -errorcode] ? [dict get $o -errorcode] : ""}] \
+            [expr {[dict exists $o -errorinfo] ? [dict get $o -errorinfo] : ""}]""")
+    rc, m, ec, info = tk.splitlist(out)
+    return int(rc), m, ec, info
+
+
+PYTHON_TEXT = re.compile(r"Traceback|File \"|Error\b|Exception|\.py\b|pysmtp_tcl\.|"
+                         r"KeyError|secret-python-text")
+
+
+# --- no Python text from any mime:: command ------------------------------------------
+
+# (what to break, a script reaching it)
+UNEXPECTED = [
+    ("pysmtp_tcl.bridge.mime_commands.parse_string", "mime::initialize -string {Subject: x\n\nb}"),
+    ("pysmtp_tcl.bridge.mime_commands.parse_file", "mime::initialize -file $::f"),
+    ("pysmtp_tcl.bridge.mime_commands.build_message",
+     "mime::buildmessage [mime::initialize -canonical text/plain -string x]"),
+    ("pysmtp_tcl.bridge.mime_commands.generate",
+     "mime::copymessage [mime::initialize -canonical text/plain -string x] stdout"),
+    ("pysmtp_tcl.bridge.mime_commands.decode_string_body",
+     "mime::getbody [mime::initialize -canonical text/plain -string x]"),
+    ("pysmtp_tcl.bridge.mime_commands.body_pieces",
+     "mime::getbody [mime::initialize -file $::f] -command {apply {args {}}}"),
+    ("pysmtp_tcl.mime.model.Entity.set_header",
+     "mime::setheader [mime::initialize -canonical text/plain -string x] X-A b"),
+    ("pysmtp_tcl.mime.model.Entity.size",
+     "mime::getproperty [mime::initialize -canonical text/plain -string x] size"),
+    ("pysmtp_tcl.mime.qp.qp_decode", "mime::qp_decode abc"),
+    ("pysmtp_tcl.mime.qp.qp_encode", "mime::qp_encode abc"),
+    ("pysmtp_tcl.mime.encoded_words.field_decode", "mime::field_decode =?utf-8?q?a?="),
+    ("pysmtp_tcl.mime.encoded_words.word_decode", "mime::word_decode =?utf-8?q?a?="),
+    ("pysmtp_tcl.mime.encoded_words.encode_words", "mime::word_encode utf-8 base64 abc"),
+    ("pysmtp_tcl.mime.address.parseaddress", "mime::parseaddress a@b.c"),
+    ("pysmtp_tcl.mime.dates.parsedatetime", "mime::parsedatetime {1 Jan 2001 00:00 +0000} clock"),
+    ("pysmtp_tcl.bridge.mime_commands.unique_id", "mime::uniqueID"),
+    ("pysmtp_tcl.bridge.mime_commands.reversemapencoding", "mime::reversemapencoding utf-8"),
+]
+
+
+@pytest.mark.parametrize("target,script", UNEXPECTED, ids=[t for t, _ in UNEXPECTED])
+def test_unexpected_failures_in_mime_commands_never_show_python(monkeypatch, caplog, tmp_path,
+                                                                target, script):
+    # A bug of ours (forced here) gives the script a Tcl error with a fixed
+    # text and -errorcode, as smtp::sendmessage does (smtp/failures.py); the
+    # traceback goes to the Python logger "pysmtp_tcl".  Before: "internal
+    # error in mime::…: KeyError: 'secret-python-text'", errorInfo with the
+    # Python traceback, the exception type in -errorcode.
+    mod_name, _, attr = target.rpartition(".")
+    try:
+        owner = importlib.import_module(mod_name)
+    except ModuleNotFoundError:
+        mod_name, _, cls = mod_name.rpartition(".")
+        owner = getattr(importlib.import_module(mod_name), cls)
+
+    def boom(*a, **k):
+        raise KeyError("secret-python-text")
+
+    interp = Interpreter()
+    f = tmp_path / "m.eml"
+    f.write_bytes(b"Content-Transfer-Encoding: base64\n\naGk=\n")
+    monkeypatch.setattr(owner, attr, boom)
+    with caplog.at_level("ERROR", logger="pysmtp_tcl"):
+        rc, m, ec, info = outcome(interp, script, **{"::f": str(f)})
+    assert rc == 1
+    assert m == 'internal error in pysmtp-tcl (the details went to the Python logger "pysmtp_tcl")'
+    assert ec == "PYSMTP_TCL INTERNAL"
+    assert not PYTHON_TEXT.search(m + ec + info), info
+    assert any("secret-python-text" in repr(r.exc_info) for r in caplog.records)
+
+
+# --- nesting deeper than the stack ---------------------------------------------------
+
+def test_deep_canonical_tree_gives_the_nesting_error_everywhere():
+    script = """
+        set t [mime::initialize -canonical text/plain -string x]
+        for {set i 0} {$i < 3000} {incr i} {
+            set t [mime::initialize -canonical multipart/mixed -parts [list $t]]
+        }
+        set r {}
+        foreach c {{mime::buildmessage $t} {mime::getproperty $t size}
+                   {set ch [open /dev/null w]; try {mime::copymessage $t $ch} finally {close $ch}}
+                   {mime::finalize $t -subordinates all}} {
+            lappend r [catch $c m o] $m [dict get $o -errorcode]
+        }
+        set r
+    """
+    theirs = tcllib().tk.splitlist(outcome(tcllib(), script)[1])
+    ours = Interpreter().tcl.tk.splitlist(outcome(Interpreter(), script)[1])
+    assert ours == theirs
+    assert ours[:3] == ("1", "too many nested evaluations (infinite loop?)", "TCL LIMIT STACK")
