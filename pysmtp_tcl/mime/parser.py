@@ -46,9 +46,10 @@ Buffer = Union[str, bytes, mmap.mmap]
 class _HeaderState:
     """Collects one part's header fields into an entity."""
 
-    def __init__(self, entity: Entity) -> None:
+    def __init__(self, entity: Entity, read_type: bool = True) -> None:
         self.e = entity
         self.has_type = False
+        self.read_type = read_type  # False beyond MAX_NESTING (tcllib)
 
     def field(self, vline: str) -> None:
         x = vline.find(":")
@@ -61,11 +62,12 @@ class _HeaderState:
         if lower == "content-type":
             if self.has_type:
                 raise MimeError("multiple Content-Type fields starting with " + vline)
-            try:
-                e.content, e.params = parse_content_type(value)
-                self.has_type = True
-            except ContentTypeError:
-                pass  # tcllib ignores a Content-Type it cannot parse
+            if self.read_type:
+                try:
+                    e.content, e.params = parse_content_type(value)
+                    self.has_type = True
+                except ContentTypeError:
+                    pass  # tcllib ignores a Content-Type it cannot parse
         elif lower == "content-md5":
             pass
         elif lower == "content-transfer-encoding":
@@ -111,6 +113,31 @@ def _read_header(next_line: Callable[[], Optional[str]], hs: _HeaderState) -> No
     hs.done()
 
 
+#: The deepest nesting level (the message itself is level 0) whose
+#: Content-Type is read.  tcllib's Content-Type parser meets Tcl's nesting
+#: limit (``interp recursionlimit``, 1000) there: a part deeper than this is
+#: ``text/plain; charset=us-ascii`` with its other fields and its whole body
+#: as text (its subordinates unparsed), with ``-string`` and ``-file``
+#: alike.  We do the same, at the same level, so a hostile message nested
+#: thousands deep gives tcllib's tree and nothing is lost.
+MAX_NESTING = 495
+
+
+class _Work:
+    """One part still to parse: ``parser.data[start:end]``, to be stored in
+    ``slot[index]``; ``guard`` is the nearest enclosing part that may be
+    incomplete (see :meth:`_Parser.parse`)."""
+
+    __slots__ = ("parser", "slot", "index", "start", "end", "level", "guard", "forced", "mark")
+
+    def __init__(self, parser: "_Parser", slot: list, index: int, start: int, end: int,
+                 level: int, guard: Optional["_Work"], forced: bool) -> None:
+        self.parser, self.slot, self.index = parser, slot, index
+        self.start, self.end, self.level = start, end, level
+        self.guard, self.forced = guard, forced
+        self.mark = 0  # stack height when this (forced) part was taken up
+
+
 class _Parser:
     """Makes entities from windows of one message buffer."""
 
@@ -123,15 +150,43 @@ class _Parser:
         s = self.data[a:b]
         return s if isinstance(s, str) else s.decode("latin-1")
 
-    def entity(self, start: int, end: int) -> Entity:
+    def parse(self, start: int, end: int) -> Entity:
         """The part in ``data[start:end]`` and its subordinates.
 
+        Iterative (depth first, in order), so the Python stack does not
+        limit the nesting a message may have.  A part that may be
+        incomplete (the last part of a multipart without a close
+        delimiter) is parsed with everything in it; if its header, or a
+        header anywhere in it, does not parse, it becomes one part holding
+        its text (:meth:`_raw_part`) -- the nearest such part takes the
+        error, as a ``try`` around a recursive call would.
+
         :raises MimeError: for a header line that is not a field, two
-            different Content-Type or Content-Transfer-Encoding fields, or a
-            subordinate with such a header (tcllib's texts).
+            different Content-Type or Content-Transfer-Encoding fields, or
+            a subordinate with such a header (tcllib's texts), outside any
+            part that may be incomplete.
         """
+        root: List[Optional[Entity]] = [None]
+        stack = [_Work(self, root, 0, start, end, 0, None, False)]
+        while stack:
+            w = stack.pop()
+            if w.forced:
+                w.mark = len(stack)
+            try:
+                w.parser._part(w, stack)
+            except MimeError:
+                g = w if w.forced else w.guard
+                if g is None:
+                    raise
+                del stack[g.mark:]
+                g.slot[g.index] = g.parser._raw_part(g.start, g.end)
+        return root[0]
+
+    def _part(self, w: _Work, stack: List[_Work]) -> None:
+        """Parse one part's header, store the entity, queue its
+        subordinates."""
         e = Entity()
-        pos = start
+        pos, end = w.start, w.end
 
         def next_line() -> Optional[str]:
             nonlocal pos
@@ -143,19 +198,28 @@ class _Parser:
             pos = end if k < 0 else k + 1
             return line
 
-        _read_header(next_line, _HeaderState(e))
+        _read_header(next_line, _HeaderState(e, read_type=w.level <= MAX_NESTING))
         multipart = e.content.startswith("multipart/")
         if self.path is not None:
             e.value, e.file, e.offset, e.count = "file", self.path, pos, end - pos
         elif not multipart:  # (a multipart's body lives in its parts)
             e.value, e.string = "string", self._text(pos, end)
+        guard = w if w.forced else w.guard
+        children: List[_Work] = []
         if multipart:
-            self._multipart(e, pos, end)
+            children = self._multipart(e, pos, end, w.level + 1, guard)
         elif e.content.startswith("message/"):
-            self._message(e, pos, end)
-        return e
+            children = [self._message(e, pos, end, w.level + 1, guard)]
+        if w.forced:
+            # tcllib's -file parser labels a part that may be cut so (after
+            # its own type decided how to parse it)
+            e.content = "application/octet-stream"
+        w.slot[w.index] = e
+        stack.extend(reversed(children))
 
-    def _message(self, e: Entity, start: int, end: int) -> None:
+    def _message(self, e: Entity, start: int, end: int, level: int,
+                 guard: Optional[_Work]) -> _Work:
+        e.value, e.parts, e.dynamic = "parts", [None], True
         if e.encoding in ("base64", "quoted-printable"):
             # RFC 2045 §6.4 forbids encoding message/*; when a sender did,
             # the message is what the decoded octets say
@@ -167,12 +231,11 @@ class _Parser:
                     body = qp_decode(body)
             except TransferError as err:
                 raise MimeError(str(err))
-            child = _Parser(body, None).entity(0, len(body))
-        else:
-            child = self.entity(start, end)
-        e.value, e.parts, e.dynamic = "parts", [child], True
+            return _Work(_Parser(body, None), e.parts, 0, 0, len(body), level, guard, False)
+        return _Work(self, e.parts, 0, start, end, level, guard, False)
 
-    def _multipart(self, e: Entity, start: int, end: int) -> None:
+    def _multipart(self, e: Entity, start: int, end: int, level: int,
+                   guard: Optional[_Work]) -> List[_Work]:
         e.value, e.dynamic, e.parts_listed = "parts", True, True
         boundary = boundary_of(e.params)
         if tcl_trim(boundary) == "":
@@ -186,27 +249,23 @@ class _Parser:
             if truncated:
                 e.defects.append("CloseBoundaryNotFoundDefect" if opened
                                  else "StartBoundaryNotFoundDefect")
-        for i, (a, b) in enumerate(windows):
-            if truncated and i == len(windows) - 1:
-                e.parts.append(self._forced_octets(a, b))
-            else:
-                e.parts.append(self.entity(a, b))
+        e.parts = [None] * len(windows)
+        last = len(windows) - 1
+        return [_Work(self, e.parts, i, a, b, level, guard, truncated and i == last)
+                for i, (a, b) in enumerate(windows)]
 
-    def _forced_octets(self, a: int, b: int) -> Entity:
-        """A part that may be incomplete: parsed, then labelled
-        application/octet-stream whatever it says (tcllib's ``-file``
-        parser).  If its header cannot be parsed, tcllib drops the part;
-        we keep its text as the body of a part without fields."""
-        try:
-            child = self.entity(a, b)
-        except MimeError:
-            child = Entity()
-            child.params = [("charset", "us-ascii")]
-            child.defects.append("UnparsableHeaderDefect")
-            if self.path is None:
-                child.value, child.string = "string", self._text(a, b)
-            else:
-                child.value, child.file, child.offset, child.count = "file", self.path, a, b - a
+    def _raw_part(self, a: int, b: int) -> Entity:
+        """A part that may be incomplete whose header (or a header inside
+        it) does not parse: tcllib's ``-file`` parser drops it; we keep its
+        text as the body of an application/octet-stream part without
+        fields."""
+        child = Entity()
+        child.params = [("charset", "us-ascii")]
+        child.defects.append("UnparsableHeaderDefect")
+        if self.path is None:
+            child.value, child.string = "string", self._text(a, b)
+        else:
+            child.value, child.file, child.offset, child.count = "file", self.path, a, b - a
         child.content = "application/octet-stream"
         return child
 
@@ -219,7 +278,7 @@ def parse_string(text: str) -> Entity:
     :raises MimeError: tcllib's messages (``improper line in header: ...``,
         ``multiple Content-Type fields starting with ...``, ...).
     """
-    return _Parser(text, None).entity(0, len(text))
+    return _Parser(text, None).parse(0, len(text))
 
 
 def parse_lines(lines: List[str]) -> Entity:
@@ -237,6 +296,6 @@ def parse_file(path: str) -> Entity:
     with open_body_file(path) as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
-            return _Parser(b"", path).entity(0, 0)
+            return _Parser(b"", path).parse(0, 0)
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return _Parser(mm, path).entity(0, size)
+            return _Parser(mm, path).parse(0, size)
