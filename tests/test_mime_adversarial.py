@@ -4,6 +4,8 @@ mail.  Each test is a defect that was found, reproduced and fixed, checked
 against real tcllib 1.21 where tcllib is the oracle."""
 from __future__ import annotations
 
+import email
+import email.policy
 import importlib
 import re
 import tkinter
@@ -167,3 +169,83 @@ def test_deep_canonical_tree_gives_the_nesting_error_everywhere():
     ours = Interpreter().tcl.tk.splitlist(outcome(Interpreter(), script)[1])
     assert ours == theirs
     assert ours[:3] == ("1", "too many nested evaluations (infinite loop?)", "TCL LIMIT STACK")
+
+
+# --- parsed messages written back ------------------------------------------------------
+
+def build(t, script: str, **variables) -> bytes:
+    rc, m, _, _ = outcome(t, "binary encode hex [mime::buildmessage [%s]]" % script, **variables)
+    assert rc == 0, m
+    return bytes.fromhex(m)
+
+
+UTF8_MESSAGE = (
+    "Subject: Alerte temp\u00e9rature\n"
+    "From: J\u00fcrgen M\u00fcller <j@example.com>\n"
+    "Content-Type: multipart/mixed; boundary=\"\u00e9t\u00e9\"\n"
+    "\n"
+    "--\u00e9t\u00e9\n"
+    "Content-Type: text/plain; charset=utf-8; name=\"r\u00e9sum\u00e9.txt\"\n"
+    "Content-Transfer-Encoding: 8bit\n"
+    "\n"
+    "caf\u00e9\n"
+    "--\u00e9t\u00e9--\n").encode("utf-8")
+
+
+def test_parsed_file_header_octets_are_written_back_as_octets(tmp_path):
+    # A -file message's 8-bit header octets (RFC 6532 UTF-8 here) are read
+    # as one char per octet (tcllib); buildmessage wrote each char as UTF-8,
+    # so every octet >= 0x80 came back as two (mojibake: "Ã©"), in fields,
+    # parameters and the boundary alike.
+    f = tmp_path / "u8.eml"
+    f.write_bytes(UTF8_MESSAGE)
+    ours = build(Interpreter(), "mime::initialize -file $::f", **{"::f": str(f)})
+    theirs = build(tcllib(), "mime::initialize -file $::f", **{"::f": str(f)})
+    assert "Alerte temp\u00e9rature".encode("utf-8") in ours
+    assert "temp\u00c3\u00a9rature".encode("utf-8") in theirs   # tcllib's mojibake
+    msg = email.message_from_bytes(ours, policy=email.policy.default)
+    assert msg["Subject"] == "Alerte temp\u00e9rature"
+    assert "\r\nFrom: J\u00fcrgen M\u00fcller <j@example.com>\r\n".encode() in ours
+    # the 8-bit boundary still delimits (Python's email cannot read one)
+    rc, parts, _, _ = outcome(Interpreter(), "set t [mime::initialize -string $::s]; "
+                              "set p [mime::getproperty $t parts]; list [llength $p] "
+                              "[mime::getproperty $p params] [mime::getbody $p]",
+                              **{"::s": ours.decode("latin-1")})
+    assert parts == "1 {name r\u00c3\u00a9sum\u00c3\u00a9.txt charset utf-8} caf\u00c3\u00a9"
+    # parse -> build -> parse -> build is stable
+    again = tmp_path / "again.eml"
+    again.write_bytes(ours.replace(b"\r\n", b"\n"))
+    assert build(Interpreter(), "mime::initialize -file $::f", **{"::f": str(again)}) == ours
+
+
+def test_parsed_string_header_chars_are_still_written_as_utf8():
+    # -string gives chars, not octets: written as UTF-8, as tcllib does
+    text = UTF8_MESSAGE.decode("utf-8")
+    ours = build(Interpreter(), "mime::initialize -string $::s", **{"::s": text})
+    theirs = build(tcllib(), "mime::initialize -string $::s", **{"::s": text})
+    assert ours.split(b"\r\n\r\n")[0] == theirs.split(b"\r\n\r\n")[0]
+    assert "Alerte temp\u00e9rature".encode("utf-8") in ours
+
+
+def test_sendmessage_of_a_parsed_file_message_sends_its_header_octets(tmp_path, aio):
+    srv = aio()
+    f = tmp_path / "u8.eml"
+    f.write_bytes(UTF8_MESSAGE)
+    rc, m, _, _ = outcome(Interpreter(), "smtp::sendmessage [mime::initialize -file $::f] "
+                          "-servers 127.0.0.1 -ports %d -originator a@example.com "
+                          "-recipients r@example.org" % srv.port, **{"::f": str(f)})
+    assert rc == 0, m
+    data = srv.messages[0]["data"]
+    assert "\r\nSubject: Alerte temp\u00e9rature\r\n".encode() in data
+    assert "boundary=\"\u00e9t\u00e9\"".encode() in data and "\r\n--\u00e9t\u00e9--".encode() in data
+
+
+def test_script_fields_on_a_parsed_file_message_are_encoded_words(tmp_path):
+    # a field the script sets on a parsed -file part is text: encoded as usual
+    f = tmp_path / "u8.eml"
+    f.write_bytes(UTF8_MESSAGE)
+    out = build(Interpreter(), "set t [mime::initialize -file $::f]; "
+                "mime::setheader $t X-Note \"d\u00e9j\u00e0 vu\"; set t", **{"::f": str(f)})
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    assert msg["X-Note"] == "d\u00e9j\u00e0 vu" and b"=?UTF-8?" in out
+    assert msg["Subject"] == "Alerte temp\u00e9rature"

@@ -95,13 +95,14 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
         fields.append(("Content-Transfer-Encoding", te))
     fields.append(("Content-Type", format_content_type(entity, boundary, wire=True,
                                                       charset=plan.charset)))
-    head: List[str] = []
+    head: List[Chunk] = []
     for name, value in fields:
         check_header_value(name, value)
-        line = wire_field(name, value, utf8) if isinstance(value, ScriptValue) \
-            else "%s: %s" % (name, value)
-        head.append(fold_long_lines(line) + "\n")
-    write("".join(head))
+        if isinstance(value, ScriptValue):
+            head.append(fold_long_lines(wire_field(name, value, utf8)) + "\n")
+        else:
+            head.append(_parsed(entity, fold_long_lines("%s: %s" % (name, value)) + "\n"))
+    _write_joined(head, write)
 
     if entity.value == "parts":
         if entity.content.startswith("message/"):
@@ -110,9 +111,9 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
                 generate(entity.parts[0], write, utf8=utf8, wire=wire, spans=spans)
             return
         for part in entity.parts:
-            write("\n--%s\n" % boundary)
+            write(_parsed(entity, "\n--%s\n" % boundary))
             generate(part, write, utf8=utf8, wire=wire, spans=spans)
-        write("\n--%s--\n" % boundary)
+        write(_parsed(entity, "\n--%s--\n" % boundary))
         return
 
     write("\n")
@@ -137,6 +138,31 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
         _write_string(text, converter, write, wire, spans)
     else:
         _write_file(entity, converter, write, wire, spans)
+
+
+def _parsed(entity: Entity, text: str) -> Chunk:
+    """Header text read from a message: from octets (``-file``), the octets
+    it was read from (tcllib writes each char as UTF-8, so 8-bit octets
+    came back as two each); from a ``-string``, the script's chars."""
+    if entity.header_octets:
+        try:
+            return text.encode("latin-1")
+        except UnicodeEncodeError:  # pragma: no cover - parsed text is octets
+            pass
+    return text
+
+
+def _write_joined(pieces: List[Chunk], write: Write) -> None:
+    """Write runs of ``str`` pieces as one ``str`` chunk and runs of
+    ``bytes`` as one ``bytes`` chunk (text must stay text for
+    ``copymessage``, which writes through the channel's encoding)."""
+    run: List[Chunk] = []
+    for piece in pieces + [None]:
+        if run and (piece is None or type(piece) is not type(run[0])):
+            write(run[0][:0].join(run))
+            run = []
+        if piece is not None:
+            run.append(piece)
 
 
 def _qp(converter: str):

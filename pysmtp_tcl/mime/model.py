@@ -66,6 +66,10 @@ class Entity:
     :ivar defects: for parsed parts, the recoveries the parser made (names
         of Python ``email.errors`` defects, e.g.
         ``CloseBoundaryNotFoundDefect``); empty for well-formed input.
+    :ivar header_octets: the header was parsed from octets (``-file``, or
+        a message/* body decoded from base64/quoted-printable): its field
+        names, values and parameters are octets as U+0000-U+00FF chars,
+        and are written back as those octets.
     """
 
     def __init__(self) -> None:
@@ -90,6 +94,7 @@ class Entity:
         #: keeps the name a parent still lists, every use fails as in tcllib
         self.dead = False
         self.defects: List[str] = []
+        self.header_octets = False
 
     def __repr__(self) -> str:
         return "<Entity %s %s %s>" % (self.token or hex(id(self)), self.content, self.value)

@@ -141,9 +141,11 @@ class _Work:
 class _Parser:
     """Makes entities from windows of one message buffer."""
 
-    def __init__(self, data: Buffer, path: Optional[str]) -> None:
+    def __init__(self, data: Buffer, path: Optional[str], octets: bool = False) -> None:
         self.data = data
         self.path = path  # None: a str message (-string)
+        # header text is octets as chars (a file, or a decoded body)
+        self.octets = octets or path is not None
         self.nl = "\n" if isinstance(data, str) else b"\n"
 
     def _text(self, a: int, b: int) -> str:
@@ -186,6 +188,7 @@ class _Parser:
         """Parse one part's header, store the entity, queue its
         subordinates."""
         e = Entity()
+        e.header_octets = self.octets
         pos, end = w.start, w.end
 
         def next_line() -> Optional[str]:
@@ -231,7 +234,8 @@ class _Parser:
                     body = qp_decode(body)
             except TransferError as err:
                 raise MimeError(str(err))
-            return _Work(_Parser(body, None), e.parts, 0, 0, len(body), level, guard, False)
+            return _Work(_Parser(body, None, octets=True), e.parts, 0, 0, len(body), level, guard,
+                         False)
         return _Work(self, e.parts, 0, start, end, level, guard, False)
 
     def _multipart(self, e: Entity, start: int, end: int, level: int,
