@@ -249,3 +249,32 @@ def test_script_fields_on_a_parsed_file_message_are_encoded_words(tmp_path):
     msg = email.message_from_bytes(out, policy=email.policy.default)
     assert msg["X-Note"] == "d\u00e9j\u00e0 vu" and b"=?UTF-8?" in out
     assert msg["Subject"] == "Alerte temp\u00e9rature"
+
+
+@pytest.mark.parametrize("inner", [b"Subject: x\n\nbody\n", "Subject: caf\u00e9\n\nbody\n".encode()])
+@pytest.mark.parametrize("cte", ["base64", "quoted-printable"])
+@pytest.mark.parametrize("source", ["-string $::s", "-file $::f"])
+def test_encoded_message_part_is_written_with_a_label_that_matches(tmp_path, inner, cte, source):
+    # RFC 2045 §6.4: a message/* body is never encoded.  When a sender did,
+    # we parse the decoded message (M27) and write it unencoded: tcllib's
+    # label "base64" stayed on the raw message, so every reader decoded the
+    # message text as base64 (garbage).  The label now says 7bit / 8bit.
+    import base64
+    import quopri
+    data = base64.encodebytes(inner) if cte == "base64" else quopri.encodestring(inner)
+    raw = b"Content-Type: message/rfc822\nContent-Transfer-Encoding: %s\n\n%s" % (cte.encode(), data)
+    f = tmp_path / "m.eml"
+    f.write_bytes(raw)
+    out = build(Interpreter(), "mime::initialize " + source,
+                **{"::s": raw.decode("latin-1"), "::f": str(f)})
+    msg = email.message_from_bytes(out, policy=email.policy.default)
+    label = "7bit" if inner.isascii() else "8bit"
+    assert msg["Content-Transfer-Encoding"] == label
+    assert not any(p.defects for p in msg.walk())
+    sub = msg.get_payload(0)
+    assert sub["Subject"] == email.message_from_bytes(inner, policy=email.policy.default)["Subject"]
+    assert sub.get_content() == "body\r\n"
+    rc, m, _, _ = outcome(Interpreter(), "set t [mime::initialize %s]; list [mime::getheader $t "
+                          "Content-Transfer-Encoding] [mime::getproperty $t encoding]" % source,
+                          **{"::s": raw.decode("latin-1"), "::f": str(f)})
+    assert m == "%s %s" % (label, cte)   # what is written; the property as parsed

@@ -70,6 +70,10 @@ class Entity:
         a message/* body decoded from base64/quoted-printable): its field
         names, values and parameters are octets as U+0000-U+00FF chars,
         and are written back as those octets.
+    :ivar parts_label: for a parsed message/* or multipart/* part labelled
+        base64 or quoted-printable (RFC 2045 §6.4 forbids it; its
+        subordinates are written unencoded): the label that describes what
+        is written, ``7bit`` or ``8bit`` (the octets it was parsed from).
     """
 
     def __init__(self) -> None:
@@ -95,6 +99,7 @@ class Entity:
         self.dead = False
         self.defects: List[str] = []
         self.header_octets = False
+        self.parts_label = "8bit"
 
     def __repr__(self) -> str:
         return "<Entity %s %s %s>" % (self.token or hex(id(self)), self.content, self.value)
@@ -336,7 +341,12 @@ class Entity:
             te = self.encoding
         else:
             te = choose_encoding(self.content, self.params, self._line_blocks())
-        if te not in ("", "7bit", "8bit", "binary") or self.value == "parts":
+        if self.value == "parts":
+            if te in ("base64", "quoted-printable"):
+                # the subordinates are written as they are, not encoded
+                return self.parts_label, False
+            return te, False
+        if te not in ("", "7bit", "8bit", "binary"):
             return te, False
         facts = self.body_facts()
         major = self.content.split("/", 1)[0]

@@ -234,6 +234,7 @@ class _Parser:
                     body = qp_decode(body)
             except TransferError as err:
                 raise MimeError(str(err))
+            e.parts_label = "7bit" if body.isascii() else "8bit"
             return _Work(_Parser(body, None, octets=True), e.parts, 0, 0, len(body), level, guard,
                          False)
         return _Work(self, e.parts, 0, start, end, level, guard, False)
@@ -241,6 +242,8 @@ class _Parser:
     def _multipart(self, e: Entity, start: int, end: int, level: int,
                    guard: Optional[_Work]) -> List[_Work]:
         e.value, e.dynamic, e.parts_listed = "parts", True, True
+        if e.encoding in ("base64", "quoted-printable"):
+            e.parts_label = "7bit" if self.data[start:end].isascii() else "8bit"
         boundary = boundary_of(e.params)
         if tcl_trim(boundary) == "":
             # no usable boundary (tcllib: "boundary parameter is missing /
