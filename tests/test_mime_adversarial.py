@@ -278,3 +278,47 @@ def test_encoded_message_part_is_written_with_a_label_that_matches(tmp_path, inn
                           "Content-Transfer-Encoding] [mime::getproperty $t encoding]" % source,
                           **{"::s": raw.decode("latin-1"), "::f": str(f)})
     assert m == "%s %s" % (label, cte)   # what is written; the property as parsed
+
+
+# --- charset names that are Python codecs but no charsets -----------------------------
+
+# bytes-to-bytes codecs (str.encode/bytes.decode refuse them), and text
+# codecs that fail on any input or on errors="replace"
+NOT_CHARSETS = ["rot13", "base64", "zlib", "hex", "uu", "bz2", "quopri", "undefined", "idna",
+                "punycode"]
+
+
+@pytest.mark.parametrize("charset", NOT_CHARSETS)
+def test_rfc2231_parameter_in_a_hostile_charset_parses(charset):
+    # A received "name*=rot13''…" made initialize fail with "internal error
+    # in mime::initialize: LookupError: 'rot13' is not a text encoding".
+    # Now an unusable charset is treated as an unknown one (M11): the
+    # octets as chars; the literal parameter stays as tcllib keeps it.
+    text = "Content-Type: text/plain; name*=%s''ab%%FF%%41c\n\nx\n" % charset
+    rc, m, _, _ = outcome(Interpreter(), "mime::getproperty [mime::initialize -string $::s] params",
+                          **{"::s": text})
+    assert rc == 0, m
+    assert tcllib().tk.splitlist(m) == ("name", "ab\u00ffAc", "name*", "%s''ab%%FF%%41c" % charset)
+    theirs = outcome(tcllib(), "mime::getproperty [mime::initialize -string $::s] params",
+                     **{"::s": text})
+    assert tcllib().tk.splitlist(theirs[1]) == ("name*", "%s''ab%%FF%%41c" % charset)
+
+
+@pytest.mark.parametrize("encoding", ["", "-encoding base64", "-encoding quoted-printable"])
+@pytest.mark.parametrize("charset", NOT_CHARSETS)
+def test_text_body_with_a_charset_python_cannot_use_is_built(charset, encoding):
+    # -param {charset rot13} made buildmessage fail with a Python error
+    # (LookupError / UnicodeError from the charset plan, M30).  A name that
+    # is no text codec is a charset we do not know: the body is written as
+    # tcllib writes it; one whose codec fails gets UTF-8 and charset=utf-8.
+    interp = Interpreter()
+    rc, m, _, _ = outcome(interp, "binary encode hex [mime::buildmessage [mime::initialize "
+                          "-canonical text/plain -param [list charset $::cs] %s -string $::b]]"
+                          % encoding, **{"::cs": charset, "::b": "caf\u00e9"})
+    assert rc == 0, m
+    msg = email.message_from_bytes(bytes.fromhex(m), policy=email.policy.default)
+    assert not any(p.defects for p in msg.walk())
+    if msg.get_content_charset() == "utf-8":
+        assert msg.get_content().rstrip("\r\n") == "caf\u00e9"
+    else:
+        assert msg.get_content_charset() == charset

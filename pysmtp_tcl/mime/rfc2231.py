@@ -32,11 +32,18 @@ def _unquote(text: str) -> bytes:
 
 
 def _decode(data: bytes, charset: str) -> str:
+    """``data`` in ``charset``; octets as chars (Latin-1) when the charset
+    is unknown or names no text encoding.  A hostile sender chooses the
+    name: Python also knows ``rot13``, ``base64``, ``zlib`` (bytes-to-bytes
+    codecs, refused by ``bytes.decode``) and ``idna``/``punycode``/
+    ``undefined`` (which fail on any input or on ``errors="replace"``)."""
     try:
-        codecs.lookup(charset)
-    except LookupError:
-        return data.decode("latin-1")  # unknown charset: octets as chars
-    return data.decode(charset, "replace")
+        info = codecs.lookup(charset)
+        if getattr(info, "_is_text_encoding", True):
+            return data.decode(info.name, "replace")
+    except (LookupError, UnicodeError, ValueError):
+        pass
+    return data.decode("latin-1")
 
 
 def decode_rfc2231(pairs: List[Tuple[str, str]]) -> Tuple[List[Tuple[str, str]], Set[str]]:

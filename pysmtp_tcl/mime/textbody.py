@@ -52,10 +52,15 @@ NO_PLAN = TextPlan(None, None)
 
 
 def _codec(charset: str) -> Optional[str]:
+    """Python's text codec for ``charset``; ``None`` when there is none:
+    also for the names of Python's bytes-to-bytes codecs (``base64``,
+    ``rot13``, ``zlib``, ``hex``, ``uu``, ``bz2``, ``quopri``), which are no
+    charsets and which ``str.encode`` refuses."""
     try:
-        return codecs.lookup(charset).name
+        info = codecs.lookup(charset)
     except LookupError:
         return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def _narrow(text: str) -> Optional[bytes]:
@@ -69,7 +74,7 @@ def _decodes(data: bytes, codec: str) -> bool:
     try:
         data.decode(codec)
         return True
-    except UnicodeDecodeError:
+    except UnicodeError:  # ("undefined" and "idna" raise UnicodeError itself)
         return False
 
 
@@ -103,5 +108,5 @@ def text_plan(content: str, params: Sequence[Tuple[str, str]], text: str) -> Tex
         return TextPlan(narrow, None)
     try:
         return TextPlan(text.encode(codec), None)
-    except UnicodeEncodeError:
+    except UnicodeError:
         return TextPlan(_utf8(text), "utf-8")
