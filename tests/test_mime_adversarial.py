@@ -322,3 +322,73 @@ def test_text_body_with_a_charset_python_cannot_use_is_built(charset, encoding):
         assert msg.get_content().rstrip("\r\n") == "caf\u00e9"
     else:
         assert msg.get_content_charset() == charset
+
+
+# --- crafted inputs that took quadratic time ----------------------------------------
+
+# (name, Python statements run in a fresh process; each took hours at this
+# size, a second or two now)
+HOSTILE_CPU = [
+    # white space not followed by a line break in quoted-printable text
+    # (RFC 2045 §6.7 (3) strips only white space before one): qp_decode and
+    # getbody -decode of a received part
+    ("qp_white_space", """
+from pysmtp_tcl.mime.qp import qp_decode
+spaces = " " * 200000 + "x"
+assert qp_decode(spaces) == spaces
+interp = Interpreter()
+interp.tcl.call("set", "s", "Content-Transfer-Encoding: quoted-printable\\n\\n" + spaces)
+assert interp.eval("string length [mime::getbody [mime::initialize -string $s] -decode]") == "200001"
+"""),
+    # a -canonical value with a long run of spaces (a script passing a
+    # content type it was given)
+    ("canonical_spaces", """
+from pysmtp_tcl.mime.contenttype import check_canonical
+try:
+    check_canonical("text/plain" + " " * 200000 + "x")
+    raise SystemExit("accepted")
+except ValueError:
+    pass
+"""),
+    # an address with tens of thousands of non-ASCII domain labels
+    ("idna_labels", """
+from pysmtp_tcl.mime.headerwriter import wire_field
+assert wire_field("To", "a@" + "\\u00e9." * 60000 + "x").startswith("To: a@xn--9ca.xn--9ca.")
+"""),
+    # a non-ASCII address field with a long run of glued specials
+    ("glued_specials", """
+from pysmtp_tcl.mime.headerwriter import wire_field
+assert wire_field("To", "J\\u00f6rg <a@b>" + "," * 3000000).endswith(",,,")
+"""),
+    # a received field of millions of continuation lines, written back
+    ("folded_field", """
+from pysmtp_tcl.mime import build_message, parse_string
+e = parse_string("Subject: a" + "\\n b" * 2500000 + "\\n\\nx\\n")
+assert len(build_message(e)) > 10000000
+"""),
+    # a date with millions of trailing comments
+    ("date_comments", """
+from pysmtp_tcl.mime.dates import parsedatetime
+assert parsedatetime("Mon, 1 Jan 2001 00:00:00 +0100 " + "()" * 3000000, "zone") == "60"
+"""),
+    # half a million addresses
+    ("address_list", """
+from pysmtp_tcl.mime.address import parseaddress
+assert len(parseaddress("a@b, " * 500000, "host")) == 500000
+"""),
+]
+
+
+@pytest.mark.parametrize("code", [c for _, c in HOSTILE_CPU], ids=[n for n, _ in HOSTILE_CPU])
+def test_crafted_inputs_take_linear_cpu_time(code):
+    # Each of these took quadratic time (minutes to hours at these sizes).  The limit
+    # is 30 CPU seconds (RLIMIT_CPU: other load on the machine does not
+    # count); the scaling itself is measured by bench/hostile_inputs.py.
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = ("import resource\nresource.setrlimit(resource.RLIMIT_CPU, (30, 30))\n"
+              "from pysmtp_tcl import Interpreter\n" + code + "\nprint('ok')\n")
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       cwd=str(Path(__file__).resolve().parents[1]), timeout=900)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", (p.returncode, p.stdout, p.stderr[-2000:])

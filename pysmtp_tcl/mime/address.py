@@ -43,6 +43,7 @@ _ATOM_END = frozenset(_SPECIAL_CHARS + " \t\n")
 _TCL_WS = ("\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004"
            "\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f"
            "\u2060\u3000\ufeff")
+_WS_SET = frozenset(_TCL_WS)
 
 
 class _Soft(Exception):
@@ -56,7 +57,8 @@ def _tcl_upper(s: str) -> str:
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.input = text
+        self.text = text
+        self.pos = 0  # where the rest of the input starts
         self.glevel = 0
         self.buffer = ""
         self.last = END
@@ -68,15 +70,23 @@ class _Parser:
 
     def lex(self) -> str:
         """Next lexeme; its text is in ``self.buffer``.  Comments are not
-        lexemes: they are appended to the ``comment`` property."""
+        lexemes: they are appended to the ``comment`` property.
+
+        The input is read through an index (``self.pos``): cutting the rest
+        off as a new string for each lexeme (tcllib's ``string range``)
+        made a list of thousands of addresses take quadratic time."""
+        text, n = self.text, len(self.text)
         while True:
-            s = self.input.lstrip(_TCL_WS)
-            if not s:
-                self.input, self.buffer, self.last = "", "end-of-input", END
+            pos = self.pos
+            while pos < n and text[pos] in _WS_SET:
+                pos += 1
+            self.pos = pos
+            if pos >= n:
+                self.buffer, self.last = "end-of-input", END
                 return END
-            c = s[0]
+            c = text[pos]
             if c == "(":
-                kind = self._bracketed(s, "(", ")", "end-of-input during comment", nest=True)
+                kind = self._bracketed("(", ")", "end-of-input during comment", nest=True)
                 if kind is None:  # a complete comment: record it, go on
                     if "comment" in self.p:
                         self._add("comment", " ")
@@ -84,40 +94,42 @@ class _Parser:
                     continue
                 return kind
             if c == '"':
-                return self._bracketed(s, '"', '"', "end-of-input during quoted-string", QSTRING)
+                return self._bracketed('"', '"', "end-of-input during quoted-string", QSTRING)
             if c == "[":
-                return self._bracketed(s, "[", "]", "end-of-input during domain-literal", DLITERAL)
+                return self._bracketed("[", "]", "end-of-input during domain-literal", DLITERAL)
             if c in _SPECIALS:
-                self.input, self.buffer, self.last = s[1:], c, _SPECIALS[c]
+                self.pos, self.buffer, self.last = pos + 1, c, _SPECIALS[c]
                 return self.last
-            i = 1
-            while i < len(s) and s[i] not in _ATOM_END:
+            i = pos + 1
+            while i < n and text[i] not in _ATOM_END:
                 i += 1
-            self.input, self.buffer, self.last = s[i:], s[:i], ATOM
+            self.pos, self.buffer, self.last = i, text[pos:i], ATOM
             return ATOM
 
-    def _bracketed(self, s: str, open_: str, close: str, eof_msg: str,
+    def _bracketed(self, open_: str, close: str, eof_msg: str,
                    kind: Optional[str] = None, nest: bool = False) -> Optional[str]:
-        # Scan a comment / quoted-string / domain-literal starting at s[0];
-        # a backslash quotes the next char.  Returns None for a finished
-        # comment (buffer holds it), the lexeme kind otherwise.
+        # Scan a comment / quoted-string / domain-literal starting at
+        # text[pos]; a backslash quotes the next char.  Returns None for a
+        # finished comment (buffer holds it), the lexeme kind otherwise.
+        text, start = self.text, self.pos
         depth, quoted = 0, False
-        for i, c in enumerate(s):
+        for i in range(start, len(text)):
+            c = text[i]
             if quoted:
                 quoted = False
             elif c == "\\":
                 quoted = True
             elif nest and c == open_:
                 depth += 1
-            elif c == close and (nest or i > 0):
+            elif c == close and (nest or i > start):
                 depth -= 1
                 if not nest or depth < 1:
-                    self.input, self.buffer = s[i + 1:], s[:i + 1]
+                    self.pos, self.buffer = i + 1, text[start:i + 1]
                     if kind is None:
                         return None
                     self.last = kind
                     return kind
-        self.input, self.buffer, self.last = "", eof_msg, ERR
+        self.pos, self.buffer, self.last = len(text), eof_msg, ERR
         return ERR
 
     # -- grammar -------------------------------------------------------
@@ -128,9 +140,9 @@ class _Parser:
             if not self.specification():
                 return False
             if self.last not in (COMMA, END):
-                saved = self.input  # pick up a trailing comment
+                saved = self.pos  # pick up a trailing comment
                 self.lex()
-                self.input = saved
+                self.pos = saved
         except _Soft as e:
             self.p["error"] = str(e)
             while self.last not in (COMMA, END):
@@ -141,7 +153,7 @@ class _Parser:
 
     def specification(self) -> bool:
         while True:
-            saved = self.input
+            saved = self.pos
             t = self.lex()
             if t in (ATOM, QSTRING):
                 self.p["phrase"] = self.buffer
@@ -158,7 +170,7 @@ class _Parser:
             elif t == LANGLE:
                 return self.routeaddr()
             elif t == AT:
-                self.input = saved
+                self.pos = saved
                 return self.routeaddr(check=False)
             else:
                 raise _Soft("unexpected character at beginning (found %s)" % self.buffer)
@@ -191,11 +203,11 @@ class _Parser:
         return True
 
     def routeaddr(self, check: bool = True) -> bool:
-        saved = self.input
+        saved = self.pos
         if self.lex() == AT:
             self.route()
         else:
-            self.input = saved
+            self.pos = saved
         self.local()
         if self.last == AT:
             self.domain()
@@ -268,14 +280,14 @@ class _Parser:
         if self.glevel > 1:
             raise _Soft("nested groups not allowed (found %s)" % self.p["phrase"])
         self.p["group"] = self.p.pop("phrase")
-        saved = self.input
+        saved = self.pos
         while True:
             t = self.lex()
             if t in (SEMI, END):
                 self.glevel = 0
                 return True
             if t != COMMA:
-                self.input = saved
+                self.pos = saved
                 return self.specification()
 
     def end(self) -> None:

@@ -137,6 +137,7 @@ def _segment(folder: Folder, ws: str, seg: List[Tuple[str, str]], utf8: bool,
     has_angle = any(k == "angle" for k, _ in seg)
     has_at = any(k == "@" for k, _ in seg)
     phrase_mode = is_group_name or has_angle or not has_at
+    idna_from = None  # (computed once, when a non-ASCII atom needs it)
     i, n = 0, len(seg)
     while i < n:
         kind, t = seg[i]
@@ -161,7 +162,9 @@ def _segment(folder: Folder, ws: str, seg: List[Tuple[str, str]], utf8: bool,
             i = j
             continue
         elif kind == "atom" and not t.isascii() and not utf8:
-            folder.add(ws, _maybe_idna(seg, i))
+            if idna_from is None:
+                idna_from = _idna_start(seg)
+            folder.add(ws, idna_domain_label(t) if i > idna_from else t)
         else:
             folder.add(ws, t)
         ws = ""
@@ -224,7 +227,7 @@ def _comment(folder: Folder, ws: str, comment: str) -> None:
         ws = ""
     folder.add(ws, "(" + lead)
     add_encoded(folder, "", core)
-    folder.lines[-1] += trail + ")"
+    folder.append(trail + ")")
 
 
 def _angle(angle: str, utf8: bool) -> str:
@@ -245,14 +248,15 @@ def _angle(angle: str, utf8: bool) -> str:
     return "<" + out + (">" if angle.endswith(">") else "")
 
 
-def _maybe_idna(seg: List[Tuple[str, str]], i: int) -> str:
-    """A non-ASCII atom of a bare addr-spec: an IDNA label if it is in the
-    domain of an address whose local part is ASCII."""
-    ats = [k for k, (kind, _) in enumerate(seg) if kind == "@"]
-    at = ats[-1]
-    if i < at or not all(t.isascii() for kind, t in seg[:at] if kind not in ("comment",)):
-        return seg[i][1]
-    return idna_domain_label(seg[i][1])
+def _idna_start(seg: List[Tuple[str, str]]) -> int:
+    """In a bare addr-spec, the index of its last ``@``: non-ASCII atoms
+    after it are domain labels written as IDNA A-labels, if the local part
+    is ASCII (else ``len(seg)``: none is).  One pass, so an address of
+    thousands of labels is written in linear time."""
+    at = max(k for k, (kind, _) in enumerate(seg) if kind == "@")
+    if not all(t.isascii() for kind, t in seg[:at] if kind != "comment"):
+        return len(seg)
+    return at
 
 
 def idna_domain_label(label: str) -> str:

@@ -39,8 +39,10 @@ _TOKEN_RE = re.compile(_TOKEN_SRC + r"\Z")
 # RFC 5322 §3.2.4 quoted-string without CTLs (TAB allowed; 8-bit allowed, as
 # tcllib writes it and RFC 6532 permits)
 _QSTRING_SRC = r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\x00-\x08\x0a-\x1f\x7f])*"'
+# (the optional ";" with white space on both sides is one group: "[ \t]*;?[ \t]*"
+# let a long run of spaces be split between the two in quadratic many ways)
 _CANONICAL_RE = re.compile(
-    r"%(t)s/%(t)s(?:[ \t]*;[ \t]*%(t)s[ \t]*=[ \t]*(?:%(t)s|%(q)s))*[ \t]*;?[ \t]*\Z"
+    r"%(t)s/%(t)s(?:[ \t]*;[ \t]*%(t)s[ \t]*=[ \t]*(?:%(t)s|%(q)s))*[ \t]*(?:;[ \t]*)?\Z"
     % {"t": _TOKEN_SRC, "q": _QSTRING_SRC})
 # a parameter value may hold anything but ASCII control chars other than TAB
 _BAD_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

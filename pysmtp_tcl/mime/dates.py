@@ -124,8 +124,11 @@ _DEFAULT_CLOCK = PythonClock()
 
 def _strip_comments(value: str) -> str:
     # Drop trailing RFC 5322 comments: "... -0500 (CDT)" -> "... -0500".
-    while value.endswith(")"):
-        depth, i = 0, len(value) - 1
+    # (One backward pass: cutting the string at each comment copied it
+    # once per comment, quadratic for "()()()...".)
+    end = len(value)
+    while end and value[end - 1] == ")":
+        depth, i = 0, end - 1
         while i >= 0:
             if value[i] == ")":
                 depth += 1
@@ -136,8 +139,10 @@ def _strip_comments(value: str) -> str:
             i -= 1
         if i < 0:
             break
-        value = value[:i].rstrip(_TCL_WS)
-    return value
+        end = i
+        while end and value[end - 1] in _TCL_WS:
+            end -= 1
+    return value[:end]
 
 
 # RFC 5322 §3.3 date-time with the obsolete forms of §4.3 (CFWS anywhere,

@@ -47,43 +47,61 @@ class Folder:
     """Builds ``Name: value`` as lines of at most :data:`LINE` characters
     where white space allows.  Text is added as unbreakable chunks, each
     preceded by the white space it follows (``""``: glued to the previous
-    chunk); a line is folded only at such white space."""
+    chunk); a line is folded only at such white space.
+
+    A line is kept as a list of pieces (appending to one growing string
+    copied it each time: quadratic for a long unbreakable line, e.g. an
+    address of thousands of labels)."""
 
     def __init__(self, name: str) -> None:
-        self.lines: List[str] = [name + ":"]
-        self._head = len(name) + 1
+        self._done: List[str] = []          # finished lines
+        self._cur: List[str] = [name + ":"]  # pieces of the current line
+        self._used = self._head = len(name) + 1
+        self._first = True
+        self._blank = True  # the current line holds only its white space
 
     @property
     def used(self) -> int:
-        return len(self.lines[-1])
+        """Characters on the current line."""
+        return self._used
 
     def room(self, ws: str) -> int:
         """Characters left on the current line after ``ws``."""
-        return LINE - self.used - len(ws)
+        return LINE - self._used - len(ws)
 
     def fresh(self) -> bool:
         """Nothing but ``Name:`` or folding white space on the line yet
         (folding there would only make an empty line, RFC 5322 §3.2.2)."""
-        if len(self.lines) == 1:
-            return self.used == self._head
-        return not self.lines[-1].strip(" \t")
+        if self._first:
+            return self._used == self._head
+        return self._blank
 
     def fold(self, ws: str) -> None:
         """Start a new line with ``ws`` (a single space if empty)."""
-        self.lines.append(ws or " ")
+        self._done.append("".join(self._cur))
+        ws = ws or " "
+        self._cur, self._used, self._first, self._blank = [ws], len(ws), False, True
+
+    def append(self, text: str) -> None:
+        """Glue ``text`` to the current line (no fold)."""
+        if text:
+            self._cur.append(text)
+            self._used += len(text)
+            if self._blank and text.strip(" \t"):
+                self._blank = False
 
     def add(self, ws: str, chunk: str) -> None:
         """Append ``ws + chunk``, folding before ``ws`` when the line would
         grow beyond :data:`LINE` and ``ws`` is a place to fold."""
-        if ws and self.used + len(ws) + len(chunk) > LINE and not self.fresh():
+        if ws and self._used + len(ws) + len(chunk) > LINE and not self.fresh():
             self.fold(ws)
         else:
-            self.lines[-1] += ws
-        self.lines[-1] += chunk
+            self.append(ws)
+        self.append(chunk)
 
     def text(self) -> str:
         """The field, folds as ``"\\n"`` + white space (tcllib's line ends)."""
-        return "\n".join(self.lines)
+        return "\n".join(self._done + ["".join(self._cur)])
 
 
 def _b_len(n: int) -> int:
@@ -121,7 +139,7 @@ def add_encoded(folder: Folder, ws: str, text: str) -> None:
         else:
             body = "".join(pieces[i:first])
         word = _PREFIX % ("B" if use_b else "Q") + body + "?="
-        folder.lines[-1] += ws + word
+        folder.append(ws + word)
         ws = " "
         i = first
 

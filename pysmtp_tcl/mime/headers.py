@@ -8,6 +8,7 @@ properties of the part (see :mod:`.model`).
 """
 from __future__ import annotations
 
+import re
 from typing import Dict, Iterator, List, Tuple
 
 __all__ = ["Headers", "HeaderValueError", "ScriptValue", "check_header_value", "check_header_name",
@@ -86,19 +87,20 @@ def check_header_value(name: str, value: str) -> None:
     if "\x00" in value:
         raise HeaderValueError("value of header %s contains NUL" % name)
     n = len(value)
-    i = 0
-    while True:
-        i = _next_break(value, i)
-        if i < 0:
-            return
-        j = i + 2 if value.startswith("\r\n", i) else i + 1
-        if value[i] == "\r" and j == i + 1:
+    # (one pass: looking for the next CR and the next LF from each break
+    # scanned the rest of a value once per fold -- quadratic for a parsed
+    # field of many thousand continuation lines)
+    for m in _BREAK.finditer(value):
+        j = m.end()
+        if m.group() == "\r":
             raise HeaderValueError("value of header %s contains a bare CR" % name)
         if j >= n or value[j] not in " \t":
             raise HeaderValueError(
                 "value of header %s contains a line break not followed by"
                 " white space (header injection)" % name)
-        i = j
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _octet_offsets(line: str) -> List[int]:
@@ -114,6 +116,8 @@ def _octet_offsets(line: str) -> List[int]:
 
 
 def _fold_line(line: str, limit: int, first: int = 1) -> str:
+    if len(line) * 4 <= limit:
+        return line  # short whatever its chars (UTF-8: at most 4 octets each)
     o = _octet_offsets(line)
     end = len(line)
     if o[end] <= limit:
@@ -158,13 +162,6 @@ def fold_long_lines(field: str, limit: int = MAX_LINE) -> str:
     return "\n".join(lines[:1] + [_fold_line(line, limit) for line in lines[1:]])
 
 
-def _next_break(s: str, start: int) -> int:
-    a, b = s.find("\r", start), s.find("\n", start)
-    if a < 0:
-        return b
-    if b < 0:
-        return a
-    return min(a, b)
 
 
 class Headers:

@@ -274,7 +274,9 @@ def qp_encode(text: str, encoded_word: bool = False, no_softbreak: bool = False)
     return enc.feed(text) + enc.finish()
 
 
-_WS_EOL = re.compile(r"[ \t]+(?=\r?\n)")
+# (only from the start of a run of white space: tried at every position of
+# a long run not followed by a line break, the match took quadratic time)
+_WS_EOL = re.compile(r"(?<![ \t])[ \t]+(?=\r?\n)")
 _SOFT_BREAK = re.compile(r"=\r?\n")
 _HEX = re.compile(r"=([0-9A-Fa-f]{2})")
 
