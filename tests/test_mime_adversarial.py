@@ -392,3 +392,33 @@ def test_crafted_inputs_take_linear_cpu_time(code):
     p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                        cwd=str(Path(__file__).resolve().parents[1]), timeout=900)
     assert p.returncode == 0 and p.stdout.strip() == "ok", (p.returncode, p.stdout, p.stderr[-2000:])
+
+
+# --- encoded-words in address fields: RFC 2047 §2 line limits ---------------------------
+
+EW_WORD = re.compile(r"=\?UTF-8\?[BQ]\?[^?]*\?=")
+
+
+@pytest.mark.parametrize("value", [
+    # a comment's last encoded-word, then ")" and "," glued to it: 79
+    "x@ex\u00e4mple.de (a1//'[\u20ac?\"\U0001f600\u00e91 ==:\u2019a<=?utf-8?q?x?=), a@b.example, "
+    "j.doe@mail.example.com (c\u00e9\u65e5?=/)",
+    # then an address added piece by piece after the fold check: 85
+    "x@ex\u00e4mple.de (.?=\U0001f600.X=?b\u00e9a\u20ac;\"\\( \\)<-'?=-), x@ex\u00e4mple.de, "
+    "x@ex\u00e4mple.de (-=>=?\u00e9X;><_:.a \u0416c \u2019?'c;-[!\u20ac.=?a\U0001f600!\u04161b=?\u2019b;"
+    "'>>?=?;\U0001f600\u20acc?=\u20ac\u2019Z\\(\u20acba\u20ac1\u20ac\"<)",
+    "J\u00fcrgen <a@b.example> (" + "\u00e9t\u00e9 " * 30 + "), c@d.example",
+])
+def test_lines_with_encoded_words_stay_within_76(value):
+    from pysmtp_tcl.mime.headerwriter import wire_field
+    for utf8 in (False, True):
+        lines = wire_field("To", value, utf8).split("\n")
+        for line in lines:
+            assert line.strip(" \t"), lines
+            if EW_WORD.search(line):
+                assert len(line) <= 76, lines
+            assert all(len(w) <= 75 for w in EW_WORD.findall(line))
+        out = build(Interpreter(), "mime::initialize -canonical text/plain -string x "
+                    "-header [list To $::v]", **{"::v": value})
+        msg = email.message_from_bytes(out, policy=email.policy.default)
+        assert not msg["To"].defects

@@ -149,7 +149,7 @@ def _segment(folder: Folder, ws: str, seg: List[Tuple[str, str]], utf8: bool,
         if kind == "comment":
             _comment(folder, ws, t)
         elif kind == "angle":
-            folder.add(ws or (" " if encoded_before else ""), _angle(t, utf8))
+            folder.add(ws or (" " if encoded_before else ""), _angle(t, utf8), reserve=1)
         elif phrase_mode and kind in ("atom", "qs", "."):
             # the display name: words up to the next comment / angle-addr
             j = i
@@ -161,12 +161,24 @@ def _segment(folder: Folder, ws: str, seg: List[Tuple[str, str]], utf8: bool,
             ws = ""
             i = j
             continue
-        elif kind == "atom" and not t.isascii() and not utf8:
-            if idna_from is None:
-                idna_from = _idna_start(seg)
-            folder.add(ws, idna_domain_label(t) if i > idna_from else t)
         else:
-            folder.add(ws, t)
+            # an addr-spec (or stray specials): its tokens, glued, are one
+            # chunk, so the line is folded before it when it does not fit
+            j, chunk = i, []
+            while j < n and seg[j][0] not in ("ws", "comment", "angle") and not (
+                    phrase_mode and seg[j][0] in ("atom", "qs", ".")):
+                k, tj = seg[j]
+                if k == "atom" and not tj.isascii() and not utf8:
+                    if idna_from is None:
+                        idna_from = _idna_start(seg)
+                    if j > idna_from:
+                        tj = idna_domain_label(tj)
+                chunk.append(tj)
+                j += 1
+            folder.add(ws, "".join(chunk), reserve=1)  # (a "," may follow)
+            ws = ""
+            i = j
+            continue
         ws = ""
         i += 1
     return ws, encoded
@@ -226,8 +238,9 @@ def _comment(folder: Folder, ws: str, comment: str) -> None:
         folder.fold(ws)  # keep "(" with its first encoded-word
         ws = ""
     folder.add(ws, "(" + lead)
-    add_encoded(folder, "", core)
-    folder.append(trail + ")")
+    # ")" and a "," or ";" after it are glued to the last word: keep room
+    add_encoded(folder, "", core, reserve=2)
+    folder.add(trail, ")")
 
 
 def _angle(angle: str, utf8: bool) -> str:

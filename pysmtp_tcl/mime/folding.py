@@ -90,10 +90,12 @@ class Folder:
             if self._blank and text.strip(" \t"):
                 self._blank = False
 
-    def add(self, ws: str, chunk: str) -> None:
+    def add(self, ws: str, chunk: str, reserve: int = 0) -> None:
         """Append ``ws + chunk``, folding before ``ws`` when the line would
-        grow beyond :data:`LINE` and ``ws`` is a place to fold."""
-        if ws and self._used + len(ws) + len(chunk) > LINE and not self.fresh():
+        grow beyond :data:`LINE` (less ``reserve`` characters the caller
+        will glue after the chunk, e.g. a list's ``,``) and ``ws`` is a
+        place to fold."""
+        if ws and self._used + len(ws) + len(chunk) + reserve > LINE and not self.fresh():
             self.fold(ws)
         else:
             self.append(ws)
@@ -108,10 +110,14 @@ def _b_len(n: int) -> int:
     return (n + 2) // 3 * 4
 
 
-def add_encoded(folder: Folder, ws: str, text: str) -> None:
+def add_encoded(folder: Folder, ws: str, text: str, reserve: int = 0) -> None:
     """Add ``text`` as encoded-words after ``ws``: consecutive words are
     separated by a space (a fold point, ignored by decoders between two
-    encoded-words, RFC 2047 §6.2)."""
+    encoded-words, RFC 2047 §6.2).
+
+    :param reserve: characters the caller will glue to the last word (a
+        comment's ``)`` and a following ``,``): kept free on its line.
+    """
     if not text:
         return
     pieces = [q_piece(c) for c in text]
@@ -122,8 +128,13 @@ def add_encoded(folder: Folder, ws: str, text: str) -> None:
     while i < n:
         room = min(folder.room(ws), WORD) - _OVERHEAD
         first = _fits(pieces, octets, i, room, use_b)
+        if first == n and reserve:
+            # the last word: what follows it must fit on its line too
+            room = min(folder.room(ws) - reserve, WORD) - _OVERHEAD
+            first = _fits(pieces, octets, i, room, use_b)
         if first < n and not folder.fresh() and (
-                room < _MIN_ROOM or _fits(pieces, octets, i, WORD - _OVERHEAD, use_b) == n):
+                room < _MIN_ROOM
+                or _fits(pieces, octets, i, WORD - _OVERHEAD - reserve, use_b) == n):
             # a line end too close for a useful word, or the rest would fit
             # whole on the next line: fold first rather than split it
             first = i
