@@ -422,3 +422,30 @@ def test_lines_with_encoded_words_stay_within_76(value):
                     "-header [list To $::v]", **{"::v": value})
         msg = email.message_from_bytes(out, policy=email.policy.default)
         assert not msg["To"].defects
+
+
+@pytest.mark.parametrize("value", ["a\n \n b", "a\r\n \r\n b", "\r\n \r\n x", "a\n\t", "a\n \n\t\n b"])
+@pytest.mark.parametrize("field", ["Subject", "Message-ID", "To"])
+def test_a_scripts_fold_never_makes_a_white_space_only_line(field, value):
+    # tcllib writes the script's folds as given: "Subject: a\r\n \r\n b"
+    # has a line of white space only (obsolete syntax that must not be
+    # generated, RFC 5322 §3.2.2 / §4.2; some readers end the header
+    # there).  The unfolded value stays the same; getheader shows the
+    # script's value.
+    script = ("set t [mime::initialize -canonical text/plain -string x -header [list %s $::v]]; "
+              "binary encode hex [mime::buildmessage $t]" % field)
+    ours = bytes.fromhex(outcome(Interpreter(), script, **{"::v": value})[1])
+    theirs = bytes.fromhex(outcome(tcllib(), script, **{"::v": value})[1])
+    theirs = theirs.replace(b"\r\r\n", b"\r\n")  # (tcllib's CR CR LF, M4)
+    head = ours.split(b"\r\n\r\n")[0]
+    assert all(line.strip(b" \t") for line in head.split(b"\r\n"))
+    assert any(not line.strip(b" \t") for line in theirs.split(b"\r\n\r\n")[0].split(b"\r\n"))
+
+    def unfolded(h: bytes) -> bytes:
+        line = [x for x in re.split(rb"\r\n(?![ \t])", h) if x.startswith(field.encode() + b":")][0]
+        return re.sub(rb"\r?\n", b"", line)
+
+    assert unfolded(head) == unfolded(theirs.split(b"\r\n\r\n")[0])
+    rc, got, _, _ = outcome(Interpreter(), "mime::getheader [mime::initialize -canonical text/plain "
+                            "-string x -header [list %s $::v]] %s" % (field, field), **{"::v": value})
+    assert tcllib().tk.splitlist(got) == (value,)

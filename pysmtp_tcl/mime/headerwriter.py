@@ -57,6 +57,12 @@ list-id list-post list-help list-subscribe list-unsubscribe list-owner list-arch
 _PARAMETER_FIELDS = frozenset(("content-disposition",))
 
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])")
+# The line break before a continuation line of white space only: a script's
+# value may fold so ("a\n \n b"), but such a line is obsolete syntax that
+# must not be generated (RFC 5322 §3.2.2, §4.2), and some readers take it
+# for the blank line that ends the header.  Its white space stays on the
+# line before, so the unfolded value is the same.
+_BLANK_LINE = re.compile(r"\r?\n(?=[ \t]*(?:\r?\n|\Z))")
 _WS_SPLIT = re.compile(r"([ \t]+)")
 
 
@@ -64,10 +70,14 @@ def wire_field(name: str, value: str, utf8: bool = False) -> str:
     """``Name: value`` as written, folds as ``"\\n"`` + WSP.
 
     :param name: the field name (ASCII; checked when it was set).
-    :param value: the script's value (checked for injection when set).
+    :param value: the script's value (checked for injection when set); a
+        fold before a line of white space only is left out (RFC 5322
+        §3.2.2: obsolete syntax; the unfolded value is the same).
     :param utf8: the message goes out in an SMTPUTF8 transaction (RFC 6531):
         non-ASCII addresses are then written as UTF-8 as given.
     """
+    if "\n" in value:
+        value = _BLANK_LINE.sub("", value)
     if value.isascii():
         return "%s: %s" % (name, value)
     lower = name.lower()
