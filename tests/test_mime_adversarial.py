@@ -449,3 +449,22 @@ def test_a_scripts_fold_never_makes_a_white_space_only_line(field, value):
     rc, got, _, _ = outcome(Interpreter(), "mime::getheader [mime::initialize -canonical text/plain "
                             "-string x -header [list %s $::v]] %s" % (field, field), **{"::v": value})
     assert tcllib().tk.splitlist(got) == (value,)
+
+
+@pytest.mark.parametrize("script", [
+    'mime::qp_decode "\\udcff<\\x00x"',
+    'mime::field_decode "\\ud800\\x00=?utf-8?q?a?="',
+    'lindex [mime::parseaddress "a\\udcff\\x00@b"] 0',
+    'mime::qp_encode "\\ud800\\x00\\udcff"',
+])
+def test_results_with_a_lone_surrogate_and_nul_reach_the_script(script):
+    # Tcl 8.6 holds a lone surrogate (from a script, or a received message
+    # read as UTF-8: CESU-8 octets decode to one); with a NUL in the same
+    # result, converting it back to Tcl failed: "internal error ...
+    # UnicodeEncodeError: surrogates not allowed".  (A NUL in a result that
+    # is not Latin-1 keeps tkinter's own representation: DESIGN.md §2.)
+    check = ("set r [%s]; list [string length $r] [scan [string index $r 0] %%c] "
+             "[scan [string index $r end] %%c]" % script)
+    ours = outcome(Interpreter(), check)
+    theirs = outcome(tcllib(), check)
+    assert ours[0] == 0 and ours[:2] == theirs[:2]

@@ -120,7 +120,7 @@ def to_tcl(value: Any, tk: Any = None) -> Any:
         except UnicodeEncodeError:
             if tk is None:
                 raise
-            return tk.call("encoding", "convertfrom", "utf-8", value.encode("utf-8"))
+            return tk.call("encoding", "convertfrom", "utf-8", _utf8(value))
     if isinstance(value, (list, tuple)):
         return tuple(to_tcl(v, tk) for v in value)
     if isinstance(value, bool):
@@ -128,6 +128,17 @@ def to_tcl(value: Any, tk: Any = None) -> Any:
     if value is None:
         return ""
     return value
+
+
+def _utf8(value: str) -> bytes:
+    """The UTF-8 Tcl holds ``value`` in.  tkinter hands a Tcl string
+    holding a lone surrogate (Tcl 8.6 reads CESU-8 ``ED B3 BF`` as U+DCFF)
+    to Python as one U+DC80-U+DCFF char per octet (surrogateescape): those
+    go back as their octets; other lone surrogates as CESU-8."""
+    try:
+        return value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass")
 
 
 def dispatch(ctx: Any, name: str, *args: str) -> tuple:
