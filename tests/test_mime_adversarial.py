@@ -468,3 +468,45 @@ def test_results_with_a_lone_surrogate_and_nul_reach_the_script(script):
     ours = outcome(Interpreter(), check)
     theirs = outcome(tcllib(), check)
     assert ours[0] == 0 and ours[:2] == theirs[:2]
+
+
+# --- quoted-printable of CRLF text --------------------------------------------------------
+
+def decoded_text(raw: bytes) -> bytes:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    part = next(p for p in msg.walk() if not p.is_multipart())
+    assert part["Content-Transfer-Encoding"] == "quoted-printable"
+    return part.get_payload(decode=True)
+
+
+def test_parsed_crlf_text_upgraded_to_quoted_printable_keeps_its_line_breaks(tmp_path):
+    # A received 8bit text part with a line over 998 octets (HTML mail) is
+    # written quoted-printable (M17).  Its CRLF line breaks came out as
+    # "=0D" + line break, which decoders give back as CR CR LF: every line
+    # of the forwarded text got an extra CR.
+    text = b"caf\xc3\xa9 first line\r\n" + b"<p>" + b"x" * 1200 + b"</p>\r\nlast\r\n"
+    raw = (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           + text + b"\r\n--b--\r\n")
+    f = tmp_path / "m.eml"
+    f.write_bytes(raw)
+    for source in ("-file $::f", "-string $::s"):
+        out = build(Interpreter(), "mime::initialize " + source,
+                    **{"::f": str(f), "::s": raw.decode("utf-8")})  # (-string: chars)
+        assert decoded_text(out) == text
+        assert b"=0D" not in out
+
+
+@pytest.mark.parametrize("source", ["string", "file"])
+def test_script_crlf_text_sent_quoted_printable_keeps_its_line_breaks(tmp_path, source):
+    # tcllib: "a\r\nb" with -encoding quoted-printable is written "a=0D\nb"
+    # (decoded: a CR CR LF b); a CRLF text file with long lines likewise.
+    text = "first\r\n" + "y" * 100 + "\r\nlone\rCR\r\n"
+    f = tmp_path / "t.txt"
+    f.write_bytes(text.encode())
+    body = "-string $::s" if source == "string" else "-file $::f"
+    script = "mime::initialize -canonical text/plain -encoding quoted-printable " + body
+    ours = build(Interpreter(), script, **{"::s": text, "::f": str(f)})
+    theirs = build(tcllib(), script, **{"::s": text, "::f": str(f)})
+    assert decoded_text(ours) == text.encode()
+    assert decoded_text(theirs.replace(b"\r\r\n", b"\r\n")) == text.replace("\r\n", "\r\r\n").encode()

@@ -166,7 +166,33 @@ def _write_joined(pieces: List[Chunk], write: Write) -> None:
 
 
 def _qp(converter: str):
-    return BinaryQPEncoder() if converter == "binary-qp" else QPEncoder()
+    return BinaryQPEncoder() if converter == "binary-qp" else _TextLines(QPEncoder())
+
+
+class _TextLines:
+    """Feeds a quoted-printable encoder text whose CRLF pairs are line
+    breaks (RFC 2045 §6.7 (4): a line break of the text is a hard line
+    break), also when a CR and its LF come in two chunks.  tcllib's encoder
+    breaks lines at LF only and writes the CR before it as ``=0D``, which
+    decoders give back as CR CR LF: every line of a CRLF text (a parsed
+    message, a text file) got an extra CR.  A lone CR stays ``=0D``."""
+
+    def __init__(self, enc: QPEncoder) -> None:
+        self._enc = enc
+        self._cr = False  # the last chunk ended in CR
+
+    def feed(self, text: str) -> str:
+        if self._cr:
+            text = "\r" + text
+        self._cr = text.endswith("\r")
+        if self._cr:
+            text = text[:-1]
+        return self._enc.feed(text.replace("\r\n", "\n"))
+
+    def finish(self) -> str:
+        out = self._enc.feed("\r") if self._cr else ""
+        self._cr = False
+        return out + self._enc.finish()
 
 
 def _write_base64(data: bytes, write: Write, wire: bool, spans: bool) -> None:
