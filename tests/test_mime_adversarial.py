@@ -510,3 +510,26 @@ def test_script_crlf_text_sent_quoted_printable_keeps_its_line_breaks(tmp_path, 
     theirs = build(tcllib(), script, **{"::s": text, "::f": str(f)})
     assert decoded_text(ours) == text.encode()
     assert decoded_text(theirs.replace(b"\r\r\n", b"\r\n")) == text.replace("\r\n", "\r\r\n").encode()
+
+
+@pytest.mark.parametrize("body", [
+    b"x" + b"=41" * 600000,                               # an =XX at the cut
+    b"xx" + b"=41" * 600000,
+    b"x" * 1048575 + b"   \t  \n=41\n",                   # white space at the cut
+    b"y" * 1048574 + b"==41==" * 100000 + b"=\n",
+])
+def test_quoted_printable_line_longer_than_a_mebibyte_decodes_from_a_file(tmp_path, body):
+    # A -file quoted-printable body is decoded in blocks, a line longer
+    # than 16 blocks (1 MiB) is cut: the cut left the "=" of an "=41" in
+    # one piece (a literal "=41" in the octets) and white space before a
+    # line break in the other.  -string and -file must agree.
+    raw = b"Content-Transfer-Encoding: quoted-printable\n\n" + body
+    f = tmp_path / "qp.eml"
+    f.write_bytes(raw)
+    interp = Interpreter()
+    script = "binary encode hex [mime::getbody [mime::initialize %s]]"
+    from_file = outcome(interp, script % "-file $::f", **{"::f": str(f)})[1]
+    from_string = outcome(interp, script % "-string $::s", **{"::s": raw.decode("latin-1")})[1]
+    assert from_file == from_string
+    theirs = outcome(tcllib(), "binary encode hex [mime::qp_decode $::b]", **{"::b": body.decode("latin-1")})
+    assert from_file == theirs[1]

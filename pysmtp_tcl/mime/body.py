@@ -92,7 +92,7 @@ def body_pieces(e: Entity, block: int = _BLOCK) -> Iterator[Piece]:
                 chunk = carry + chunk
                 cut = chunk.rfind(b"\n") + 1
                 if cut == 0 and len(chunk) > 16 * block:
-                    cut = len(chunk) - 2  # one huge line: keep a possible "=X"
+                    cut = _huge_line_cut(chunk, block)
                 chunk, carry = chunk[:cut], chunk[cut:]
                 if chunk:
                     yield _qp(chunk, at_end=False)
@@ -103,6 +103,24 @@ def body_pieces(e: Entity, block: int = _BLOCK) -> Iterator[Piece]:
                 raise BodyError(str(err))
         elif enc:
             yield _qp(carry, at_end=True)
+
+
+def _huge_line_cut(chunk: bytes, block: int) -> int:
+    """Where to cut a quoted-printable line too long to hold (no line
+    break in ``chunk``) so that both sides decode as the whole would: an
+    ``=`` in the last two octets may start an ``=XX`` that the next block
+    completes, so it stays for the next piece (cutting 2 octets from the
+    end left the ``=`` of ``=XX`` in this piece, a literal ``=``); white
+    space at the cut too (removed if a line break follows it, RFC 2045
+    §6.7 (3)), unless there is more of it than a block."""
+    cut = len(chunk) - 2
+    k = chunk.rfind(b"=", cut - 2, cut)
+    if k >= 0:
+        cut = k
+    ws = cut - len(chunk[:cut].rstrip(b" \t"))
+    if ws <= block:
+        cut -= ws
+    return cut
 
 
 def _octets_if_possible(text: str) -> Piece:
