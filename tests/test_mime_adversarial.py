@@ -85,6 +85,11 @@ def test_unexpected_failures_in_mime_commands_never_show_python(monkeypatch, cap
     # traceback goes to the Python logger "pysmtp_tcl".  Before: "internal
     # error in mime::…: KeyError: 'secret-python-text'", errorInfo with the
     # Python traceback, the exception type in -errorcode.
+    # the command modules load on first use (registry.defer): load them
+    # now, so none binds a name while it is broken here
+    for module in ("pysmtp_tcl.bridge.mime_commands", "pysmtp_tcl.bridge.mime_text_commands",
+                   "pysmtp_tcl.bridge.internal_commands"):
+        importlib.import_module(module)
     mod_name, _, attr = target.rpartition(".")
     try:
         owner = importlib.import_module(mod_name)
