@@ -16,7 +16,7 @@ from typing import Dict
 import pytest
 
 from differential.harness import Verdict, compat_ids, describe, run_scenario, tclsh_cmd
-from differential.scenarios import SCENARIOS
+from differential.scenarios import RUNS as SCENARIOS
 
 pytestmark = pytest.mark.tcllib
 

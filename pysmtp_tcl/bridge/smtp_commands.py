@@ -20,7 +20,8 @@ from .registry import TclError, TclReturn, tclcommand
 _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
             "-usetls": "usetls", "-tlsimport": "tlsimport",
             # ours (COMPATIBILITY.md): opt-in hardening
-            "-tlsverify": "tlsverify", "-tlsrequire": "tlsrequire", "-insecureauth": "insecureauth"}
+            "-tlsverify": "tlsverify", "-tlsrequire": "tlsrequire", "-insecureauth": "insecureauth",
+            "-pipelining": "pipelining"}
 
 
 def _number(ctx: Context, option: str, value: str) -> float:
@@ -56,7 +57,7 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
                        + list_string(ctx, list(args)))
     o: Dict[str, Any] = {"atleastone": False, "debug": False, "queue": False, "usetls": True,
                          "tlsimport": False, "tlsverify": False, "tlsrequire": False,
-                         "insecureauth": False, "authmechanism": None, "tlspolicy": "",
+                         "insecureauth": False, "authmechanism": None, "tlspolicy": "", "pipelining": True,
                          "maxsecs": 120.0, "originator": None, "recipients": "",
                          "servers": "localhost", "ports": "25", "client": "",
                          "username": "", "password": "", "headers": [], "cafile": None}
@@ -153,6 +154,7 @@ def _deliver(ctx: Context, req: SendRequest, o: Dict[str, Any], debug: Any) -> L
     script = str(ctx.call("apply", "{} {if {[info script] ne {}} {file normalize [info script]}}"))
     side = ScriptSide(debug=o["debug"], maxsecs=o["maxsecs"], queue=o["queue"],
                       atleastone=o["atleastone"], client=o["client"], script=script, warn=ctx.write_stderr,
+                      pipelining=o["pipelining"],
                       stdout=lambda line: (ctx.call("puts", "stdout", line), ctx.call("flush", "stdout")))
     try:
         return ctx.delivery.send(req, TclReactor(ctx), _services(ctx), side, debug)
@@ -206,7 +208,8 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
         return SessionOptions(servers=servers, ports=ports, client=client,
                               client_is_default=not o["client"], debug=o["debug"],
                               maxsecs=o["maxsecs"], queue=o["queue"], usetls=o["usetls"],
-                              tlspolicy=_tlspolicy(ctx, o["tlspolicy"]), tlsimport=tlsimport,
+                              tlspolicy=_tlspolicy(ctx, o["tlspolicy"]), tlspolicy_name=o["tlspolicy"],
+                              tlsimport=tlsimport, pipelining=o["pipelining"],
                               username=o["username"], password=o["password"],
                               # a CA file given means: verify against it
                               tls_verify=o["tlsverify"] or o["cafile"] is not None,

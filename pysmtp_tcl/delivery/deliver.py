@@ -81,6 +81,8 @@ class ScriptSide:
     script: str = ""
     warn: Callable[[str], None] = lambda line: None
     stdout: Callable[[str], None] = lambda line: None
+    #: ``-pipelining`` (RFC 2920 when the server offers it)
+    pipelining: bool = True
 
 
 class Delivery:
@@ -231,7 +233,8 @@ class Delivery:
             auth_preference=AUTH_ON_TLS if account.tls else AUTH_ON_PLAIN,
             auth_needs_verified_tls=True,
             io_timeout=account.timeout,
-            account=account.name)
+            account=account.name,
+            pipelining=side.pipelining)
 
     def _context(self, account: Account) -> ssl.SSLContext:
         ctx = self._contexts.get(account.name)

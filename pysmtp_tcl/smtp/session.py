@@ -22,6 +22,7 @@ from . import commands as cmds
 from .commands import Command, CommandError
 from .connection import Connection, Reactor, SMTPIOError
 from .datawriter import DataEncoder
+from .dialogue import MailTransaction, Phase, Step
 from .failures import script_text
 from .replies import Reply, ReplyAssembler
 
@@ -124,6 +125,12 @@ class SessionOptions:
     auth_preference: Optional[Sequence[str]] = None
     #: credentials only over TLS with a verified certificate (or loopback)
     auth_needs_verified_tls: bool = False
+    #: batch MAIL/RCPT/DATA when the server offers PIPELINING (RFC 2920);
+    #: ``-pipelining 0`` turns it off
+    pipelining: bool = True
+    #: the ``-tlspolicy`` command prefix (``tlspolicy`` is its callable):
+    #: part of what a kept connection must match
+    tlspolicy_name: str = ""
 
 
 def _insecure_context() -> ssl.SSLContext:
@@ -177,6 +184,11 @@ class Session:
     refusal: Optional[str] = None  # why greet() gave up on this server
     failed_greeting: Optional[str] = None  # why greet() gave up: EHLO/HELO failed
     delivered: bool = False  # a final dot got its 2xx on this connection
+    dot_sent: bool = False  # a final dot was written on this connection
+    needs_rset: bool = False  # the last transaction was aborted: RSET before the next MAIL
+    onex_sent: bool = False  # ONEX: the server allows one transaction only
+    transactions: int = 0  # MAIL transactions begun on this connection
+    lost: bool = False  # the connection broke (EOF, reset, write error, 421)
 
     # -- tcllib's talk/hear ---------------------------------------------------
     def _say(self, line: str) -> None:
@@ -199,6 +211,7 @@ class Session:
                 self._say("    ... %s ..." % e.message)
                 if not e.timeout:
                     self.dead = e.message
+                    self.lost = True
                 return Reply.failure(e.message)
             self._say("<-- " + line)
             reply = asm.add(line)
@@ -219,13 +232,13 @@ class Session:
         wire = cmds.render(command, utf8=utf8)
         if secs and self.opts.io_timeout is not None:
             secs = min(secs, self.opts.io_timeout)  # show the real wait (tcllib shows 3600 for RCPT)
-        shown = ("[credentials redacted]" if isinstance(command, cmds.AuthResponse) and command.data != "*"
-                 else wire[:-2].decode("utf-8"))
-        self._say("--> %s (wait upto %s seconds)" % (shown, _fmt_secs(secs)))
+        if self.debug:
+            self._say("--> %s (wait upto %s seconds)" % (_shown(command, wire), _fmt_secs(secs)))
         try:
             self.conn.send(wire, max(float(secs), 1.0) if secs else 30.0)
         except SMTPIOError as e:
             self.dead = e.message
+            self.lost = True
             return Reply.failure(e.message, keys=("code", "diagnostic"))
         if secs == 0:
             return None
@@ -273,6 +286,7 @@ class Session:
         self.esmtp = list(r.args)
         if not opts.multiple and self.has("ONEX"):
             self.talk(300, cmds.ONEX)
+            self.onex_sent = True
         if opts.queue and self.has("XQUE"):
             self.talk(300, cmds.QUED)
         if opts.usetls and not self.tls_tried and (self.has("STARTTLS") or self.has("TLS")):
@@ -458,10 +472,43 @@ class Session:
         return r
 
     # -- transaction ----------------------------------------------------------
+    @property
+    def pipelining(self) -> bool:
+        """Whether MAIL/RCPT/DATA go in batches: the server offers
+        PIPELINING (RFC 2920) and ``-pipelining`` is not 0."""
+        return self.opts.pipelining and self.has("PIPELINING")
+
+    def exchange(self, batch: Sequence[Step], utf8: bool = False) -> List[Reply]:
+        """Write ``batch`` in one write and read one reply per command, in
+        order (a batch of one is tcllib's ``talk``).  Every line is made by
+        :func:`~.commands.render` before anything is written.  ``-debug``
+        shows each command as tcllib does; for a batch the ``-->`` lines come
+        together before the replies' ``<--`` lines (COMPATIBILITY.md S24).
+
+        :raises CommandError: a command cannot be sent (nothing is written).
+        """
+        wires = [cmds.render(step.command, utf8=utf8) for step in batch]
+        waits = []
+        for step, wire in zip(batch, wires):
+            secs = step.wait
+            if self.opts.io_timeout is not None:
+                secs = min(secs, self.opts.io_timeout)
+            waits.append(secs)
+            if self.debug:
+                self._say("--> %s (wait upto %s seconds)" % (_shown(step.command, wire), _fmt_secs(secs)))
+        try:
+            self.conn.send(b"".join(wires), max(max(waits), 1.0))
+        except SMTPIOError as e:
+            self.dead = e.message
+            self.lost = True
+            return [Reply.failure(e.message, keys=("code", "diagnostic")) for _ in batch]
+        return [self.hear(secs) for secs in waits]
+
     def send_transaction(self, source: MessageSource, sender: str, recipients: Sequence[str],
                          atleastone: bool) -> List[Tuple[str, str, str]]:
         """MAIL, one RCPT per recipient, then DATA (or RSET): tcllib's
-        ``sendmessageaux``.
+        ``sendmessageaux``, decided by :class:`~.dialogue.MailTransaction`
+        (pipelined when the server offers PIPELINING).
 
         :returns: refused recipients as ``(address, code, diagnostic)``.
         :raises ProtocolFailure: the message could not be produced (tcllib's
@@ -496,33 +543,40 @@ class Session:
             params.append(("BODY", "8BITMIME"))  # RFC 6152 (tcllib never declares it: S17)
         if utf8:
             params.append(("SMTPUTF8", None))
-        r = self.talk(600, cmds.Mail(sender, tuple(params)), utf8=utf8)
-        assert r is not None
-        if r.code != 250:
-            raise ProtocolFailure(r)
-        good = 0
-        refused: List[Tuple[str, str, str]] = []
-        for rcpt in recipients:
-            r = self.talk(3600, cmds.Rcpt(rcpt), utf8=utf8)
-            assert r is not None
-            if r.code in (250, 251):
-                good += 1
-            else:
-                refused.append((rcpt, str(r.code), r.diagnostic))
-        if good and (not refused or atleastone):
-            self._data(source)
-        else:
-            self.talk(300, cmds.RSET)
-        return refused
+        tx = MailTransaction(sender, recipients, tuple(params), atleastone=atleastone,
+                             pipelining=self.pipelining, rset_first=self.needs_rset)
+        self.needs_rset = False
+        self.transactions += 1
+        while True:
+            batch = tx.next_batch()
+            if not batch:
+                break
+            for reply in self.exchange(batch, utf8):
+                tx.receive(reply)
+        if tx.closing and not self.dead:
+            self.dead = "the server is closing the connection (421)"
+            self.lost = True
+        if tx.must_drop:
+            # DATA was accepted where no message may go: without the final
+            # dot the server discards the transaction (RFC 5321 §3.8).
+            self._say("    ... no message may go: closing the connection ...")
+            self.dead = "closed: the server accepted DATA where no message may go"
+            self.conn.close()
+        if tx.phase is Phase.FAILED:
+            self.needs_rset = True
+            assert tx.failure is not None
+            raise ProtocolFailure(tx.failure)
+        if tx.phase is Phase.BODY:
+            self._send_body(source)
+        return tx.refused
 
-    def _data(self, source: MessageSource) -> None:
-        r = self.talk(300, cmds.DATA)
-        assert r is not None
-        if r.code != 354:
-            raise ProtocolFailure(r)
+    def _send_body(self, source: MessageSource) -> None:
+        """The message after DATA's 354, the final dot and its reply, with
+        the out-of-step checks of COMPATIBILITY.md S16."""
         enc = DataEncoder()
         write_timeout = max(float(self.opts.maxsecs), 30.0)
         pending = bytearray()  # wire octets not yet sent: few, large sends
+        self.needs_rset = True  # until the final reply says otherwise
 
         def sink(chunk: bytes) -> None:
             out = enc.feed(chunk)
@@ -538,6 +592,7 @@ class Session:
             self.conn.send(bytes(pending), write_timeout)
         except SMTPIOError as e:
             self.dead = e.message
+            self.lost = not e.timeout
             raise ProtocolFailure(Reply.failure(e.message, keys=("code", "diagnostic"))) from None
         except Exception as e:
             # The message could not be produced (e.g. a -file vanished).
@@ -560,14 +615,20 @@ class Session:
                 early = Reply.failure("server replied before the end of the message: %d %s"
                                       % (early.code, early.diagnostic), keys=("code", "diagnostic"))
             raise ProtocolFailure(early)
+        self.dot_sent = True
         r = self.talk(self.opts.maxsecs, cmds.DataEnd())
         self.final_reply = r
         if r is None:
             # -maxsecs 0: tcllib does not wait for the final reply; its
             # response array still holds DATA's 354, so it returns code 7
-            # with talk's empty result.
+            # with talk's empty result.  The reply is still due: the
+            # connection cannot be used again.
+            self.dead = "the reply to the final dot was not read (-maxsecs 0)"
             raise ProtocolFailure(Reply(354, keys=()))
         if r.code not in (250, 251):
+            if r.well_formed and r.code == 421:
+                self.dead = "the server is closing the connection (421)"
+                self.lost = True
             raise ProtocolFailure(r)
         if self.conn.poll_input(data_only=True):
             # More came than the one reply we asked for: the 2xx just read
@@ -577,7 +638,28 @@ class Session:
             self.dead = "server replies out of step"
             self.conn.close()
             raise ProtocolFailure(_out_of_step(r, extra))
+        self.needs_rset = False
         self.delivered = True
+
+    # -- reuse (pool.py) ----------------------------------------------------------
+    def rebind(self, opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSink]) -> None:
+        """Take a kept session for a new send: its ``-maxsecs``, ``-debug``
+        and ``-pipelining``, and the caller's way of waiting."""
+        self.opts = opts
+        self.debug = debug
+        self.conn.reactor = reactor
+        self.delivered = False
+        self.dot_sent = False
+        self.final_reply = None
+        self.transactions = 0
+        if debug:
+            debug("Reusing the connection to %s..." % self.server)
+
+    def reusable(self) -> bool:
+        """Whether the connection is in a known state for a next
+        transaction: open, not broken, no reply outstanding, and no ONEX
+        (one transaction per connection) was sent."""
+        return self.dead is None and self.conn.sock is not None and not self.onex_sent
 
     def close(self, how: str) -> None:
         """tcllib's ``smtp::finalize -close orderly|abort|drop``.
@@ -765,6 +847,13 @@ def _replay(chunks: List[bytes]) -> MessageSource:
 
 def _ascii(s: str) -> bool:
     return all(ord(c) < 128 for c in s)
+
+
+def _shown(command: Command, wire: bytes) -> str:
+    """A command as ``-debug`` shows it: never an AUTH response (S7)."""
+    if isinstance(command, cmds.AuthResponse) and command.data != "*":
+        return "[credentials redacted]"
+    return wire[:-2].decode("utf-8")
 
 
 def _fmt_secs(secs: float) -> str:

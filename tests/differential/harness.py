@@ -22,6 +22,18 @@ A scenario may declare expected differences (:class:`Diff`): the field must
 then differ (a declared difference that does not occur fails, so the
 declarations stay true), each declaration must cite an id of the ``## smtp``
 table in COMPATIBILITY.md, and every other field must still be identical.
+
+Every scenario with a server runs a second time with PIPELINING advertised
+(:func:`with_pipelining`, name ``<name>+pipelining``): tcllib ignores it, we
+pipeline MAIL/RCPT (and DATA where it cannot change the outcome), and
+every field is compared again.  Our ``-debug`` lines show a batch's ``-->``
+lines before its replies (COMPATIBILITY.md S24); :func:`lockstep_order`
+puts each reply back after its command before comparing, so the lines and
+their order per command must still be tcllib's.  Differences that only the
+PIPELINING run has (commands a pipelining client writes before it knows
+MAIL was refused) are declared in ``Scenario.pipelined``.  The servers
+answer RCPT/DATA as a real server does when no MAIL/RCPT was accepted
+(``transaction_state``).
 """
 from __future__ import annotations
 
@@ -53,6 +65,7 @@ class DiffServer(ScriptedServer):
     of lines): the n-th command gets the n-th, the last one repeats."""
 
     def __init__(self, **cfg) -> None:
+        cfg.setdefault("transaction_state", True)
         for key in ("mail", "rcpt", "data_end", "rset"):
             rep = cfg.get(key)
             if isinstance(rep, list) and rep and isinstance(rep[0], list):
@@ -116,6 +129,8 @@ class Scenario:
         ``report $code $res $ropts`` itself).
     :ivar differences: the declared divergences.
     :ivar timeout: seconds per side.
+    :ivar pipelined: divergences declared for the PIPELINING run only.
+    :ivar pipelining_run: this is the PIPELINING run of a scenario.
     """
 
     name: str
@@ -130,6 +145,46 @@ class Scenario:
     differences: Sequence[Diff] = ()
     timeout: float = 30.0
     doc: str = ""
+    pipelined: Sequence[Diff] = ()
+    pipelining_run: bool = False
+
+
+def _advertise_pipelining(ehlo: Any) -> Any:
+    """An EHLO reply (list of lines) with PIPELINING among its keywords; a
+    reply that is not a 250 is left alone (HELO follows it)."""
+    if not isinstance(ehlo, list) or not ehlo or not str(ehlo[0]).startswith("250"):
+        return ehlo
+    if any(str(line)[4:].upper() == "PIPELINING" for line in ehlo):
+        return ehlo
+    first = "250-" + str(ehlo[0])[4:]
+    rest = list(ehlo[1:]) or []
+    return [first, "250-PIPELINING"] + rest if rest else [first, "250 PIPELINING"]
+
+
+def with_pipelining(sc: Scenario) -> Scenario:
+    """``sc`` against servers that also advertise PIPELINING (RFC 2920)."""
+    from dataclasses import replace
+
+    servers = []
+    for cfg in sc.servers:
+        cfg = dict(cfg)
+        cfg["ehlo"] = _advertise_pipelining(cfg.get("ehlo", ["250-test.example", "250 HELP"]))
+        if cfg.get("ehlo_tls") is not None:
+            cfg["ehlo_tls"] = _advertise_pipelining(cfg["ehlo_tls"])
+        servers.append(cfg)
+    return replace(sc, name=sc.name + "+pipelining", servers=servers,
+                   differences=tuple(sc.differences) + tuple(sc.pipelined), pipelined=(),
+                   pipelining_run=True)
+
+
+def with_pipelining_runs(scenarios: Sequence[Scenario]) -> List[Scenario]:
+    """Each scenario, then (for those with a server) its PIPELINING run."""
+    out: List[Scenario] = []
+    for sc in scenarios:
+        out.append(sc)
+        if sc.servers:
+            out.append(with_pipelining(sc))
+    return out
 
 
 PRELUDE = r"""
@@ -361,13 +416,55 @@ def observe(servers: Sequence[ScriptedServer], side: Side, ports: Sequence[int],
             f["stdout"].append(mask_text(line, ports, dead))
     # SIZE values follow the masked Message-ID/Content-ID lengths; the wire
     # field checks them relative to the DATA bytes.
-    f["stderr"] = [re.sub(r"SIZE=\d+", "SIZE=<n>", mask_text(l, ports, dead))
-                   for l in side.raw_stderr.splitlines()]
+    lines = side.raw_stderr.splitlines()
+    if side.label == "ours":
+        lines = lockstep_order(lines)
+    f["stderr"] = [re.sub(r"SIZE=\d+", "SIZE=<n>", mask_text(l, ports, dead)) for l in lines]
     if side.timed_out:
         f["stdout"].append("<timed out>")
     elif side.returncode:
         f["stdout"].append("<exit status %d>" % side.returncode)
     return f
+
+
+_BATCHABLE = re.compile(r"^--> (MAIL FROM:|RCPT TO:|DATA |RSET )")
+
+
+def lockstep_order(lines: Sequence[str]) -> List[str]:
+    """Our ``-debug`` lines with each pipelined batch put in tcllib's
+    lock-step order: every ``--> CMD`` line followed by its reply's lines.
+
+    A batch is a run of ``-->`` lines of MAIL/RCPT/DATA/RSET (with a
+    non-zero wait); its replies follow it, one
+    per command in order: ``<--`` lines up to one without a ``-`` after
+    the code, or one ``    ... why ...`` line (a local failure; on a dead
+    connection the later replies show nothing).  Lock-step output is
+    returned unchanged (each batch has one command)."""
+    out: List[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        if not (_BATCHABLE.match(line) and "(wait upto 0 seconds)" not in line):
+            out.append(line)
+            i += 1
+            continue
+        j = i
+        while j < n and _BATCHABLE.match(lines[j]) and "(wait upto 0 seconds)" not in lines[j]:
+            j += 1
+        batch, i = lines[i:j], j
+        for cmd in batch:
+            out.append(cmd)
+            if i < n and lines[i].startswith("    ... "):
+                out.append(lines[i])
+                i += 1
+                continue
+            while i < n and lines[i].startswith("<-- "):
+                out.append(lines[i])
+                i += 1
+                if lines[i - 1][7:8] != "-":
+                    break
+    return out
 
 
 # -- comparing -----------------------------------------------------------------

@@ -19,7 +19,7 @@ if __package__ in (None, ""):
     __package__ = "tests.differential"
 
 from .harness import compat_ids, describe, run_scenario  # noqa: E402
-from .scenarios import SCENARIOS  # noqa: E402
+from .scenarios import RUNS as SCENARIOS  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -11,7 +11,9 @@ what is expected to differ, citing COMPATIBILITY.md's ``## smtp`` table.
 """
 from __future__ import annotations
 
-from .harness import Diff, Scenario
+from dataclasses import replace
+
+from .harness import Diff, Scenario, with_pipelining_runs
 
 #: the usual envelope
 ENV = "-debug 1 -originator a@example.com -header {To r@example.org} -header {Subject test}"
@@ -381,3 +383,51 @@ SCENARIOS += [
     S("malformed_ports_list", RCPT, target="-servers 127.0.0.1 -ports {@PORT0@ \"x\"y}"),
     S("header_one_element", "-debug 1 -originator a@example.com -header To"),
 ]
+
+# -- batches (their PIPELINING runs matter most) -------------------------------------
+MANY = "{%s}" % ", ".join("r%d@example.org" % i for i in range(1, 151))
+SCENARIOS += [
+    S("data_451", RCPT, servers=[{"data": ["451 4.3.0 Local problem, try later"]}]),
+    S("mixed_rcpt_atleastone_0_three", "-debug 1 -originator a@example.com -atleastone 0 "
+      "-recipients {one@example.org, gone@example.org, three@example.org}", servers=[DOOMED]),
+    S("mixed_rcpt_atleastone_1_three", "-debug 1 -originator a@example.com -atleastone 1 "
+      "-recipients {one@example.org, gone@example.org, three@example.org}", servers=[DOOMED]),
+    # MAIL + 150 RCPT: two batches of at most 100 commands
+    S("recipients_150", "-debug 1 -originator a@example.com -recipients " + MANY),
+    S("recipients_150_one_refused_atleastone_0", "-debug 1 -originator a@example.com -recipients " + MANY,
+      servers=[{"rcpt_map": {"r120@": ["550 5.1.1 r120 is gone"]}}]),
+    S("recipients_150_one_refused_atleastone_1", "-debug 1 -originator a@example.com -atleastone 1 "
+      "-recipients " + MANY, servers=[{"rcpt_map": {"r120@": ["550 5.1.1 r120 is gone"]}}]),
+]
+
+# -- what only the PIPELINING run shows (COMPATIBILITY.md S24) --------------------
+#: MAIL refused (or no reply): RCPT and DATA were written with it; the server
+#: refuses them (503), the outcome is tcllib's code 7 with MAIL's reply
+PIPE_AFTER_MAIL = Diff("commands stderr", "S24",
+                       "RCPT and DATA went in MAIL's batch; the server refuses them after the refused MAIL",
+                       ours=r"MAIL FROM:<a@example\.com>.*RCPT TO:<r@example\.org>.*DATA.*RSET.*QUIT")
+#: the only recipient (or, with -atleastone 1, every one) refused: the
+#: pipelined DATA is refused too (554), then RSET as with tcllib
+PIPE_DATA_REFUSED = Diff("commands stderr", "S24",
+                         "DATA went in the RCPT batch (one recipient or -atleastone 1): refused, then RSET",
+                         ours=r"RCPT TO:<[^>]+>[^\n]*\n?(<-- 5[^\n]*\n)?(--> )?DATA.*RSET")
+PIPELINED_ONLY = {
+    "mail_550": [PIPE_AFTER_MAIL],
+    "mail_451_multiline": [PIPE_AFTER_MAIL],
+    "reply_too_short": [PIPE_AFTER_MAIL],
+    "no_debug_failure_quiet": [replace(PIPE_AFTER_MAIL, field="commands")],
+    "eof_at_mail": [replace(PIPE_AFTER_MAIL, field="stderr",
+                            ours=r"premature end-of-file from server \.\.\.\n--> RCPT TO:<r@example\.org>"
+                                 r"[^\n]*\n--> DATA")],
+    "all_rcpt_refused_atleastone_1": [PIPE_DATA_REFUSED],
+    "reply_unrecognizable_code": [PIPE_DATA_REFUSED],
+    "s9_bcc_recipient_refused": [PIPE_DATA_REFUSED],
+    "rset_refused_after_all_rcpt_refused": [PIPE_DATA_REFUSED],
+}
+SCENARIOS = [replace(sc, pipelined=PIPELINED_ONLY[sc.name]) if sc.name in PIPELINED_ONLY else sc
+             for sc in SCENARIOS]
+assert set(PIPELINED_ONLY) <= {sc.name for sc in SCENARIOS}
+
+#: every scenario, and (for those with a server) its run with PIPELINING
+#: advertised (``<name>+pipelining``, see harness.with_pipelining)
+RUNS = with_pipelining_runs(SCENARIOS)

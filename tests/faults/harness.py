@@ -88,8 +88,18 @@ def _reset_peak() -> bool:
 
 
 def judge(sc: Scenario, out: Outcome, server: FaultServer) -> None:
-    """Fill ``out.problems`` (empty = handled correctly)."""
-    e = sc.expect
+    """Fill ``out.problems`` (empty = handled correctly): the outcome must
+    be ``sc.expect``, or ``sc.also`` where the scenario allows two."""
+    _judge(sc, sc.expect, out, server)
+    if out.problems and sc.also is not None:
+        first, out.problems, out.false_success = out.problems, [], False
+        _judge(sc, sc.also, out, server)
+        if out.problems:
+            out.problems = first + ["nor the alternative outcome (%s): %s"
+                                    % (sc.also.describe(), "; ".join(out.problems))]
+
+
+def _judge(sc: Scenario, e: Expect, out: Outcome, server: FaultServer) -> None:
     if out.hang:
         out.problems.append("hang: not finished within %.1fs (took %.1fs)" % (sc.bound, out.elapsed))
     if out.rc == 0 and out.result in ("", [], ()) and (not server.final_2xx or e.rc != 0):

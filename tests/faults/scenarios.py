@@ -95,6 +95,7 @@ class Scenario:
     big: bool = False                  # send a message big enough to block writes
     check: Optional[Callable[..., Optional[str]]] = None  # (server, outcome) -> problem
     note: str = ""                     # what tcllib does, where it is not right
+    also: Optional[Expect] = None      # another right outcome (a race the client cannot see)
 
 
 def _dead(stage: str, text: str) -> Expect:
@@ -303,9 +304,42 @@ def build() -> List[Scenario]:
                  note="tcllib ignores QUIT's reply: success"))
     add(Scenario("quit:421", _fault("quit", "reply", b"421 4.3.2 shutting down\r\n"), SUCCESS, bound=SLACK,
                  note="421 may answer any command (RFC 5321 §3.8): not a sign of replies out of step"))
+    add(Scenario("data:451", _fault("data", "reply", b"451 4.3.0 try later\r\n"),
+                 Expect(7, "451", r"^4\.3\.0 try later$"), bound=SLACK))
+    # -- every fault from MAIL on again, with PIPELINING advertised (RFC 2920):
+    # MAIL, RCPT and DATA (one recipient) go in one write; the outcome must
+    # be the lock-step one.  The server answers RCPT and DATA even after a
+    # refused MAIL/RCPT (a non-conforming server): the client must then
+    # send no message (the connection is closed without a final dot).
+    out += [pipelined(sc) for sc in out if sc.fault.stage in PIPELINED_STAGES]
     names = [s.name for s in out]
     assert len(names) == len(set(names)), "duplicate scenario names"
     return out
+
+
+#: stages that come after MAIL, where PIPELINING changes the dialogue
+PIPELINED_STAGES = ("mail", "rcpt", "data", "body", "final", "quit")
+
+
+def pipelined(sc: Scenario) -> Scenario:
+    """``sc`` against a server that advertises PIPELINING; the server must
+    also have seen MAIL arrive with more commands behind it."""
+    import dataclasses
+
+    def check(server, outcome) -> Optional[str]:
+        if "MAIL batched" not in server.events:
+            return "MAIL did not arrive with RCPT/DATA in one write (events: %s)" % server.events
+        return sc.check(server, outcome) if sc.check is not None else None
+
+    also = sc.also
+    if sc.fault.action == "reset" and sc.fault.stage in ("rcpt", "data"):
+        # A reset discards replies the client has not read yet (TCP): the
+        # failure then shows at the first lost reply, MAIL's (code 7) or
+        # RCPT's (the recipient refused with 400, nothing sent), depending
+        # on whether the replies were read before the reset came (S24).
+        also = Expect(7, "400", EOF) if sc.fault.stage == "rcpt" else Expect(0, "400", EOF, refused=True)
+    return dataclasses.replace(sc, name=sc.name + "+pipelining", also=also,
+                               fault=dataclasses.replace(sc.fault, pipelining=True), check=check)
 
 
 SCENARIOS: List[Scenario] = build()

@@ -75,6 +75,11 @@ class Fault:
     :ivar release_after: for stalls: the server itself gives up after this
         many seconds (used when the client cannot call :meth:`release`,
         e.g. real tcllib in a ``tclsh`` subprocess).
+    :ivar pipelining: advertise PIPELINING (RFC 2920).  The server still
+        answers every command in turn (RCPT and DATA as after an accepted
+        MAIL, whatever it said to MAIL: a non-conforming server); it notes
+        ``MAIL batched`` in ``events`` when more commands had arrived with
+        MAIL.
     """
 
     stage: str
@@ -84,6 +89,7 @@ class Fault:
     auth: bool = False
     release_after: Optional[float] = None
     late_after: float = 0.0
+    pipelining: bool = False
 
 
 class FaultServer:
@@ -219,6 +225,8 @@ class FaultServer:
                     keys.append(b"STARTTLS")
                 if f.auth:
                     keys.append(b"AUTH PLAIN")
+                if f.pipelining:
+                    keys.append(b"PIPELINING")
                 keys.append(b"8BITMIME")
                 p.send(b"".join(b"250" + (b" " if i == len(keys) - 1 else b"-") + k + b"\r\n"
                                 for i, k in enumerate(keys)))
@@ -251,6 +259,8 @@ class FaultServer:
                 self.lines.append(resp)
                 p.send(b"235 2.7.0 Authentication successful\r\n")
             elif verb == b"MAIL":
+                if p.buf:
+                    self.events.append("MAIL batched")
                 if f.stage == "mail":
                     if not self._act(p, "mail"):
                         return

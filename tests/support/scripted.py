@@ -28,6 +28,7 @@ class Conn:
     aborted: List[bytes] = field(default_factory=list)  # DATA cut off by EOF
     tls: bool = False
     auth: Optional[str] = None
+    reads: List[bytes] = field(default_factory=list)  # each recv() as it came (PIPELINING: one write)
 
     @property
     def commands(self) -> List[str]:
@@ -63,6 +64,11 @@ class ScriptedServer:
             "tls_context": None,
             "implicit_tls": None,
             "verbs": {},          # replies for any other verb, e.g. {"QUED": [...]}
+            # Answer as a real server does (Postfix's texts) where no reply
+            # was configured for the situation: RCPT without an accepted
+            # MAIL gets 503, DATA without an accepted RCPT 503/554 (what a
+            # pipelining client meets after a refusal, RFC 2920 §3.1).
+            "transaction_state": False,
             "port": 0,            # 0: any free port (the rule); a test may ask for
                                   # one it found free (e.g. a named service's)
         }
@@ -146,9 +152,11 @@ class ScriptedServer:
                 s = self.cfg["implicit_tls"].wrap_socket(s, server_side=True)
                 self._socks.append(s)
                 conn.tls = True
-            f = _LineReader(s)
+            f = _LineReader(s, conn.reads)
             if not self._reply(s, self.cfg["greeting"], ""):
                 return
+            mail_ok, rcpt_ok = False, 0  # the transaction state (transaction_state)
+            strict = self.cfg["transaction_state"]
             while not self._stop.is_set():
                 line = f.readline()
                 if not line:
@@ -158,6 +166,7 @@ class ScriptedServer:
                 verb, _, arg = text.partition(" ")
                 verb = verb.upper()
                 if verb == "EHLO":
+                    mail_ok, rcpt_ok = False, 0
                     rep = self.cfg["ehlo_tls"] if conn.tls and self.cfg["ehlo_tls"] is not None else self.cfg["ehlo"]
                     if (isinstance(rep, list) and not conn.tls and self.cfg["tls_context"] is not None
                             and not any("STARTTLS" in r for r in rep)):
@@ -169,7 +178,7 @@ class ScriptedServer:
                         s = self.cfg["tls_context"].wrap_socket(s, server_side=True)
                         self._socks.append(s)
                         conn.tls = True
-                        f = _LineReader(s)
+                        f = _LineReader(s, conn.reads)
                 elif verb == "AUTH":
                     ok = self._auth(s, f, conn, arg)
                 elif verb == "RCPT":
@@ -177,10 +186,21 @@ class ScriptedServer:
                     for k, v in self.cfg["rcpt_map"].items():
                         if k in arg:
                             rep = v
+                    if strict and not mail_ok:
+                        rep = ["503 5.5.1 Error: need MAIL command"]
+                    elif strict:
+                        rep = rep(arg) if callable(rep) else rep
+                        rcpt_ok += _code(rep) in (250, 251)
                     ok = self._reply(s, rep, arg)
                 elif verb == "DATA":
-                    ok = self._reply(s, self.cfg["data"], arg)
-                    if ok and self.cfg["data"] and str(self.cfg["data"][0]).startswith("354"):
+                    rep = self.cfg["data"]
+                    if strict and not mail_ok:
+                        rep = ["503 5.5.1 Error: need RCPT command"]
+                    elif strict and not rcpt_ok:
+                        rep = ["554 5.5.1 Error: no valid recipients"]
+                    mail_ok, rcpt_ok = False, 0
+                    ok = self._reply(s, rep, arg)
+                    if ok and rep and not callable(rep) and str(rep[0]).startswith("354"):
                         payload = bytearray()
                         while True:
                             l = f.readline()
@@ -195,7 +215,13 @@ class ScriptedServer:
                 elif verb in self.cfg["verbs"]:
                     ok = self._reply(s, self.cfg["verbs"][verb], arg)
                 elif verb.lower() in ("helo", "mail", "rset", "quit", "noop"):
-                    ok = self._reply(s, self.cfg[verb.lower()], arg)
+                    rep = self.cfg[verb.lower()]
+                    if verb == "MAIL" and strict:
+                        rep = rep(arg) if callable(rep) else rep
+                        mail_ok, rcpt_ok = _code(rep) == 250, 0
+                    elif verb in ("RSET", "HELO"):
+                        mail_ok, rcpt_ok = False, 0
+                    ok = self._reply(s, rep, arg)
                     if verb == "QUIT":
                         return
                 else:
@@ -274,14 +300,24 @@ class ScriptedServer:
         return self._reply(s, ["535 5.7.8 Authentication credentials invalid"], arg)
 
 
+def _code(rep) -> int:
+    """The reply code a client reads from ``rep`` (0: none)."""
+    if not rep or not isinstance(rep[0], str) or not rep[0][:3].isdigit():
+        return 0
+    return int(rep[0][:3])
+
+
 class _LineReader:
-    def __init__(self, s: socket.socket) -> None:
+    def __init__(self, s: socket.socket, reads: Optional[List[bytes]] = None) -> None:
         self.s = s
         self.buf = b""
+        self.reads = reads
 
     def readline(self) -> bytes:
         while b"\n" not in self.buf:
             chunk = self.s.recv(65536)
+            if self.reads is not None and chunk:
+                self.reads.append(chunk)
             if not chunk:
                 out, self.buf = self.buf, b""
                 return out
