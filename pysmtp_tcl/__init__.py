@@ -25,9 +25,17 @@ def install(interp: Any, **kwargs: Any) -> Any:
         through the account chosen by its envelope sender.  ``None`` (the
         default): the file named by ``$PYSMTP_TCL_CONFIG``, if set and no
         ``route`` is given; ``False``: none.
+    :param reuse: keep a connection open after ``smtp::sendmessage`` for
+        the next send with the same server, port, client name, TLS settings
+        and credentials (tcllib connects for every message): ``True`` (kept
+        while idle for 30 s), a number of seconds (int or float above 0), or
+        ``False`` (tcllib's connection per send; the default).  Idle
+        connections get QUIT from the Tcl event loop when their time is up
+        and at exit.
     :returns: the bridge :class:`~pysmtp_tcl.bridge.context.Context`.
     :raises pysmtp_tcl.delivery.ConfigError: the file cannot be used
         (``str(e)`` names the file, line and command).
+    :raises ValueError: ``reuse`` is none of the above.
 
     Afterwards ``package require mime`` / ``smtp`` in that interpreter give
     ours even when Debian's tcllib is installed (also after any later

@@ -26,7 +26,9 @@ sendmail[:PATH]`` hands every message to the local MTA's ``sendmail``
 program; ``--config FILE`` (or ``$PYSMTP_TCL_CONFIG``) sends through the
 msmtp-style account chosen by each message's envelope sender (see
 :mod:`pysmtp_tcl.delivery`; a file that cannot be used ends the program
-with status 78 before the script runs); ``--version`` and ``--help``.
+with status 78 before the script runs); ``--reuse[=SECONDS]`` keeps
+connections open between sends (:mod:`pysmtp_tcl.smtp.pool`);
+``--version`` and ``--help``.
 """
 from __future__ import annotations
 
@@ -55,6 +57,11 @@ launcher options (before the script name):
   --config FILE      send every message through the msmtp-style account
                      (msmtprc format) its envelope sender chooses; also
                      $PYSMTP_TCL_CONFIG
+  --reuse[=SECONDS]  keep each connection open after smtp::sendmessage for
+                     the next send to the same server with the same client
+                     name, TLS settings and credentials (default: a
+                     connection per send, as tcllib); idle connections get
+                     QUIT after SECONDS (default 30) and at exit
   --version          print the pysmtp-tcl, Python and Tcl versions and exit
   -h, --help         print this help and exit
 """
@@ -147,6 +154,11 @@ class _Shell:
                 pass
         if not self._done:
             self._done = True
+            # kept connections get QUIT (their -debug lines still reach
+            # Tcl's stderr, which is flushed next)
+            from .bridge.install import close_pools
+
+            close_pools()
             try:
                 self.tk.eval("foreach __c [chan names] { catch {flush $__c} }")
             except Exception:
@@ -177,7 +189,8 @@ class _Shell:
 
     # -- setup ----------------------------------------------------------------
     def setup(self, script: Optional[str], args: List[str], capture_dir: Optional[str],
-              encoding: Optional[str], route: Optional[Any] = None, config: Any = None) -> None:
+              encoding: Optional[str], route: Optional[Any] = None, config: Any = None,
+              reuse: Optional[float] = None) -> None:
         from . import install
         from .bridge.context import Route
 
@@ -205,7 +218,7 @@ class _Shell:
         elif route is not None:
             target = route if not isinstance(route, tuple) else Route(*route)
         # capture and --route never fall back to $PYSMTP_TCL_CONFIG
-        install(tk, route=target, config=config if target is None else False)
+        install(tk, route=target, config=config if target is None else False, reuse=reuse)
         exe = launcher_path(self.kind)
         if exe:
             tk.call("set", "::pysmtp_tcl::executable", exe)
@@ -340,6 +353,22 @@ def _parse_route(value: str) -> Optional[Any]:
     return host.strip("[]"), int(port)
 
 
+def _parse_reuse(value: Optional[str]) -> Optional[float]:
+    """``--reuse`` (``None``: the default idle limit) or ``--reuse=SECONDS``;
+    ``None`` when SECONDS is no number above 0."""
+    import math
+
+    if value is None:
+        from .smtp.pool import DEFAULT_IDLE
+
+        return DEFAULT_IDLE
+    try:
+        secs = float(value)
+    except ValueError:
+        return None
+    return secs if math.isfinite(secs) and secs > 0 else None
+
+
 def _split_script(kind: str, args: List[str]) -> Tuple[Optional[str], Optional[str], List[str]]:
     """``(encoding, script, argv)`` as ``Tcl_MainEx``/``Tk_MainEx`` find them:
     ``-encoding NAME FILE`` (FILE not starting with ``-``), else a first
@@ -376,6 +405,7 @@ def _main(kind: str, argv: Optional[List[str]]) -> int:
     capture_dir = None
     route = None
     config = None
+    reuse: Optional[float] = None
     while args:
         if args[0] in ("--capture", "--route", "--config") and len(args) < 2:
             return _usage_error(kind, "%s needs a value" % args[0])
@@ -400,6 +430,12 @@ def _main(kind: str, argv: Optional[List[str]]) -> int:
             del args[:2 if args[0] == "--config" else 1]
             if not config:
                 return _usage_error(kind, "--config needs a file")
+        elif args[0] == "--reuse" or args[0].startswith("--reuse="):
+            _, eq, value = args.pop(0).partition("=")
+            reuse = _parse_reuse(value) if eq else _parse_reuse(None)
+            if reuse is None:
+                return _usage_error(kind, '--reuse=SECONDS expects a number of seconds above 0, not "%s"'
+                                    % value)
         elif args[0] in ("-h", "--help"):
             print(_HELP[kind] % _LAUNCHER_OPTIONS, end="")
             return 0
@@ -424,7 +460,7 @@ def _main(kind: str, argv: Optional[List[str]]) -> int:
     encoding, script, rest = _split_script(kind, args)
     shell = _Shell(kind)
     try:
-        shell.setup(script, rest, capture_dir, encoding, route, config)
+        shell.setup(script, rest, capture_dir, encoding, route, config, reuse)
     except ValueError as e:  # pysmtp_tcl.delivery.ConfigError: nothing ran yet
         print("%s: %s" % (_PROGRAMS[kind], e), file=sys.stderr)
         return EX_CONFIG

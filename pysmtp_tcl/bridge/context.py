@@ -28,6 +28,8 @@ class Context:
     :ivar delivery: a :class:`pysmtp_tcl.delivery.Delivery` (accounts from a
         configuration file, ``--route sendmail``) or ``None``: tcllib's
         behaviour.
+    :ivar pool: a :class:`pysmtp_tcl.smtp.pool.Pool` of kept connections
+        (opt-in reuse) or ``None``.
     """
 
     def __init__(self, tk: Any) -> None:
@@ -35,6 +37,11 @@ class Context:
         self.tokens = TokenRegistry()
         self.route: Optional[Route] = None
         self.delivery: Optional[Any] = None
+        #: kept connections (``--reuse``, ``install(reuse=…)``), or ``None``
+        #: (tcllib's connection per send)
+        self.pool: Optional[Any] = None
+        #: the event-loop services of the pool (:class:`.reactor.TclTimers`)
+        self.timers: Optional[Any] = None
         self._seq = 0
 
     def call(self, *args: Any) -> Any:

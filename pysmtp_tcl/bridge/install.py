@@ -94,10 +94,31 @@ proc ::pysmtp_tcl::unknown {next args} {
 """
 
 
-def install(interp: Any, route: Any = None, config: Any = None) -> Context:
+def reuse_seconds(reuse: Any) -> Optional[float]:
+    """The idle limit for ``install(reuse=…)``: ``True`` is
+    :data:`~pysmtp_tcl.smtp.pool.DEFAULT_IDLE` (30 s), a number is seconds,
+    ``False`` is off (``None``).
+
+    :raises ValueError: anything else (a number must be finite and > 0).
+    """
+    import math
+
+    if reuse is True:
+        from ..smtp.pool import DEFAULT_IDLE
+
+        return DEFAULT_IDLE
+    if reuse is False:
+        return None
+    if isinstance(reuse, (int, float)) and math.isfinite(reuse) and reuse > 0:
+        return float(reuse)
+    raise ValueError("reuse must be True, False or a number of seconds above 0, not %r" % (reuse,))
+
+
+def install(interp: Any, route: Any = None, config: Any = None, reuse: Any = None) -> Context:
     """See :func:`pysmtp_tcl.install`."""
     from ..delivery import SendmailRoute, make_delivery
 
+    idle = reuse_seconds(reuse) if reuse is not None else None  # refused before anything is done
     tk = getattr(interp, "tk", interp)
     existing = context_of(tk)
     if existing is None or route is not None or config is not None:
@@ -140,7 +161,50 @@ def install(interp: Any, route: Any = None, config: Any = None) -> Context:
             tk.call("::pysmtp_tcl::reassert", name)
     for name, version in loaded:
         tk.call("package", "require", name, version)
+    if reuse is not None:
+        _set_reuse(ctx, idle)
     return ctx
+
+
+def _set_reuse(ctx: Context, idle: Optional[float]) -> None:
+    """Turn connection reuse on (``idle`` seconds) or off (``None``); kept
+    connections of an earlier setting are closed with QUIT."""
+    from ..smtp.pool import Pool
+    from .reactor import TclTimers
+
+    if ctx.pool is not None:
+        ctx.pool.close_all()
+        ctx.pool = None
+    if idle is None:
+        return
+    if ctx.timers is None:
+        ctx.timers = TclTimers(ctx)
+    ctx.pool = Pool(idle, ctx.timers, warn=ctx.write_stderr)
+    _close_pools_at_exit()
+
+
+_AT_EXIT = []
+
+
+def _close_pools_at_exit() -> None:
+    if not _AT_EXIT:
+        import atexit
+
+        atexit.register(close_pools)
+        _AT_EXIT.append(True)
+
+
+def close_pools() -> None:
+    """QUIT every kept connection of every installed interpreter (at exit:
+    the launcher calls it before Tcl's channels are flushed; ``atexit``
+    otherwise).  Never raises."""
+    for ctx in list(_CONTEXTS.values()):
+        pool = ctx.pool
+        if pool is not None:
+            try:
+                pool.close_all()
+            except Exception:
+                pass
 
 
 _CONTEXTS: dict = {}
@@ -161,6 +225,12 @@ def uninstall(interp: Any) -> None:
     tk = getattr(interp, "tk", interp)
     ctx = _CONTEXTS.pop(id(tk), None)
     if ctx is not None:
+        if ctx.pool is not None:
+            ctx.pool.close_all()
+            ctx.pool = None
+        if ctx.timers is not None:
+            ctx.timers.close()
+            ctx.timers = None
         try:
             tk.deletecommand("::pysmtp_tcl::_call")
         except Exception:  # already gone with the interpreter
@@ -189,14 +259,16 @@ class Interpreter:
         every message there whatever ``-servers``/``-ports`` say (or a
         :class:`pysmtp_tcl.delivery.SendmailRoute`).
     :param config: an msmtprc file (see :func:`pysmtp_tcl.install`).
+    :param reuse: keep connections open between sends (see
+        :func:`pysmtp_tcl.install`).
     """
 
-    def __init__(self, route: Any = None, config: Any = None) -> None:
+    def __init__(self, route: Any = None, config: Any = None, reuse: Any = None) -> None:
         import tkinter
 
         self.tcl = tkinter.Tcl()
         self.tcl.tk.call("encoding", "system", "utf-8")
-        self.context = install(self.tcl, route=route, config=config)
+        self.context = install(self.tcl, route=route, config=config, reuse=reuse)
         self.tcl.tk.call("package", "require", "smtp")
 
     def eval(self, script: str) -> str:

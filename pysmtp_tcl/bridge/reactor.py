@@ -66,3 +66,67 @@ class TclReactor:
         finally:
             tk.deletefilehandler(fd)
         return bool(outcome)
+
+
+class TclTimers:
+    """:class:`pysmtp_tcl.smtp.pool.Timers` on Tcl's event loop: ``after``
+    timers and file handlers (so kept connections are watched and closed
+    while a script waits in ``vwait``, Tk's main loop, or during a send).
+    Callbacks never let an exception reach Tcl (it would be stashed by
+    tkinter and raised in some later, unrelated call)."""
+
+    COMMAND = "::pysmtp_tcl::_timer"
+
+    def __init__(self, ctx: Context) -> None:
+        self.tk = ctx.tk
+        self._pending: dict = {}
+        self._seq = 0
+        self.tk.createcommand(self.COMMAND, self._fire)
+
+    def call_later(self, seconds: float, fn: Any) -> Any:
+        self._seq += 1
+        n = self._seq
+        after_id = self.tk.call("after", max(0, int(seconds * 1000)), (self.COMMAND, n))
+        self._pending[n] = (fn, after_id)
+        return n
+
+    def cancel(self, handle: Any) -> None:
+        entry = self._pending.pop(handle, None)
+        if entry is not None:
+            try:
+                self.tk.call("after", "cancel", entry[1])
+            except tkinter.TclError:
+                pass
+
+    def _fire(self, n: Any) -> str:
+        entry = self._pending.pop(int(n), None)
+        if entry is not None:
+            _safely(entry[0])
+        return ""
+
+    def watch(self, sock: socket.socket, fn: Any) -> None:
+        self.tk.createfilehandler(sock.fileno(), tkinter.READABLE, lambda _fd, _mask: _safely(fn))
+
+    def unwatch(self, sock: socket.socket) -> None:
+        try:
+            self.tk.deletefilehandler(sock.fileno())
+        except (OSError, ValueError, tkinter.TclError):
+            pass
+
+    def close(self) -> None:
+        """Cancel every timer and forget the Tcl command (uninstall)."""
+        for n in list(self._pending):
+            self.cancel(n)
+        try:
+            self.tk.deletecommand(self.COMMAND)
+        except tkinter.TclError:
+            pass
+
+
+def _safely(fn: Any) -> None:
+    try:
+        fn()
+    except Exception as e:  # a bug of ours: log it, never raise into Tcl
+        from ..smtp.failures import LOG
+
+        LOG.error("internal error in a kept connection's event handler", exc_info=(type(e), e, e.__traceback__))

@@ -157,7 +157,7 @@ def _deliver(ctx: Context, req: SendRequest, o: Dict[str, Any], debug: Any) -> L
                       pipelining=o["pipelining"],
                       stdout=lambda line: (ctx.call("puts", "stdout", line), ctx.call("flush", "stdout")))
     try:
-        return ctx.delivery.send(req, TclReactor(ctx), _services(ctx), side, debug)
+        return ctx.delivery.send(req, TclReactor(ctx), _services(ctx), side, debug, pool=ctx.pool)
     except DeliveryError as e:
         raise TclError(e.message, e.errorcode) from None
     except HandoffError as e:
@@ -222,7 +222,8 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
     debug = ctx.write_stderr if o["debug"] else None
     try:
         if ctx.delivery is None:
-            refused = send(req, TclReactor(ctx), _services(ctx), debug, before_connect=session_options)
+            refused = send(req, TclReactor(ctx), _services(ctx), debug, before_connect=session_options,
+                           pool=ctx.pool)
         else:
             refused = _deliver(ctx, req, o, debug)
     except envmod.EnvelopeError as e:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import ssl
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Generator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 
 from ..smtp import sendmessage as core
 from ..smtp.auth import MECHANISMS, WANTS_ENDPOINT
@@ -103,8 +103,11 @@ class Delivery:
 
     # -- one message ------------------------------------------------------------
     def send(self, req: core.SendRequest, reactor: Reactor, services: core.Services,
-             side: ScriptSide, debug: Optional[Callable[[str], None]] = None) -> Refused:
-        """Send one message; see the module docstring.
+             side: ScriptSide, debug: Optional[Callable[[str], None]] = None,
+             pool: Optional[Any] = None) -> Refused:
+        """Send one message; see the module docstring.  ``pool``: kept
+        connections (opt-in reuse, :mod:`pysmtp_tcl.smtp.pool`); a kept
+        connection carries only messages of its own account.
 
         :returns: refused recipients, as :func:`pysmtp_tcl.smtp.sendmessage.send`.
         :raises DeliveryError, OpenFailure, ProtocolFailure, AuthFailure,
@@ -145,7 +148,7 @@ class Delivery:
             else:
                 password = self._secret(account, reactor)
                 redact = Redactor(account, password)
-                refused = self._smtp(account, password, prepared, reactor, side, debug, record, redact)
+                refused = self._smtp(account, password, prepared, reactor, side, debug, record, redact, pool)
         except HandoffError as e:
             record.exitcode, record.errormsg = e.exitcode, e.message
             self._log(account, record, side, redact)
@@ -185,12 +188,13 @@ class Delivery:
 
     def _smtp(self, account: Account, password: str, prepared: core.Prepared, reactor: Reactor,
               side: ScriptSide, debug: Optional[Callable[[str], None]], record: sendlog.Record,
-              redact: "Redactor") -> Refused:
+              redact: "Redactor", pool: Optional[Any] = None) -> Refused:
         opts = self.session_options(account, side, password)
         sessions: list = []
         shown = (lambda line: debug(redact(line))) if debug else None
         try:
-            refused = core.transmit(prepared, opts, reactor, side.atleastone, shown, on_session=sessions.append)
+            refused = core.transmit(prepared, opts, reactor, side.atleastone, shown, on_session=sessions.append,
+                                    pool=pool)
         except AuthFailure as e:
             self.secrets.forget(_secret_key(account))  # a refused token is never offered again
             # AUTH is only reached over the TLS the account demands, which
@@ -391,7 +395,7 @@ def _named_handoff(e: HandoffError, account: Account) -> HandoffError:
 def _note_session(record: sendlog.Record, sessions: list) -> None:
     if not sessions:
         return
-    s = sessions[0]
+    s = sessions[-1]  # a kept connection that broke was replaced by this one
     record.tls, record.tls_verified, record.auth = s.tls, s.tls_verified, s.authenticated
     if not s.authenticated:
         record.user = None

@@ -16,6 +16,7 @@ from . import commands as cmds
 from . import envelope as envmod
 from .connection import Reactor
 from .failures import INTERNAL_TEXT, LOG
+from .pool import Pool, pool_key
 from .replies import Reply
 from .session import (AuthFailure, CredentialsRefused, DebugSink, EnvelopeError,  # noqa: F401
                       OpenFailure, ProtocolFailure, SessionOptions, open_session)
@@ -166,13 +167,22 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
 
 def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleastone: bool,
              debug: Optional[DebugSink] = None,
-             on_session: Optional[Callable[[Any], None]] = None) -> List[Tuple[str, str, str]]:
+             on_session: Optional[Callable[[Any], None]] = None,
+             pool: Optional[Pool] = None) -> List[Tuple[str, str, str]]:
     """Send a prepared message over SMTP (one connection; the Bcc copy as a
     second transaction on it), as tcllib's ``smtp::sendmessage`` does.
 
     ``on_session``, if given, is called with the open
     :class:`~.session.Session` (its TLS and AUTH state and last reply can be
-    read after this returns or raises).
+    read after this returns or raises; called again if the send moves to a
+    new connection).
+
+    ``pool`` (opt-in reuse, :mod:`.pool`): a kept connection with the same
+    settings carries the send instead of a new one, and the connection is
+    kept afterwards (not closed with QUIT) when it is in a known state.  A
+    kept connection that turns out to be broken before this send's final
+    dot was written (the server closed it while idle) is replaced by a new
+    one and the send starts again: no message can go twice.
 
     :returns: refused recipients ``(address, code, diagnostic)``.
     :raises InputError: the EHLO name or the credentials cannot be sent
@@ -182,25 +192,75 @@ def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleast
     env = prepared.envelope
     opts = replace(opts, multiple=env.has_bcc)
     check_session(opts)
-    session = open_session(opts, reactor, debug)
-    if on_session is not None:
-        on_session(session)
-    try:
-        refused = session.send_transaction(prepared.source, env.sender, env.recipients, atleastone)
-        if env.has_bcc:
-            refused = refused + session.send_transaction(prepared.bcc_source(), env.sender, env.bcc,
-                                                         atleastone)
-    except BaseException:
-        session.close("abort")
-        raise
-    session.close("orderly")  # raises ProtocolFailure when QUIT's reply shows the replies out of step
+    key = pool_key(opts) if pool is not None else None
+    retried = False
+    while True:
+        session = pool.take(key) if pool is not None and key is not None else None
+        reused = session is not None
+        if session is None:
+            session = open_session(opts, reactor, debug)
+        else:
+            session.rebind(opts, reactor, debug)
+        if on_session is not None:
+            on_session(session)
+        try:
+            refused = session.send_transaction(prepared.source, env.sender, env.recipients, atleastone)
+            if reused and not retried and session.lost and not session.dot_sent:
+                raise _Reconnect()
+            if env.has_bcc:
+                refused = refused + session.send_transaction(prepared.bcc_source(), env.sender, env.bcc,
+                                                             atleastone)
+        except _Reconnect:
+            retried = True
+            _lost_kept_connection(session, debug)
+            continue
+        except ProtocolFailure as e:
+            if reused and not retried and session.lost and not session.dot_sent and session.transactions == 1:
+                retried = True
+                _lost_kept_connection(session, debug)
+                continue
+            _after_failure(session, pool, key, keep=not e.reply.local)
+            raise
+        except EnvelopeError:
+            _after_failure(session, pool, key, keep=True)  # nothing of this transaction was sent
+            raise
+        except BaseException:
+            _after_failure(session, pool, key, keep=False)
+            raise
+        break
+    if pool is not None and key is not None and session.reusable():
+        pool.put(key, session)
+    else:
+        session.close("orderly")  # raises ProtocolFailure when QUIT's reply shows the replies out of step
     return refused
+
+
+class _Reconnect(Exception):
+    """A kept connection broke before the final dot: start again on a new one."""
+
+
+def _lost_kept_connection(session: Any, debug: Optional[DebugSink]) -> None:
+    if debug:
+        debug("    ... the kept connection to %s is gone: connecting again ..." % session.server)
+    session.conn.close()
+
+
+def _after_failure(session: Any, pool: Optional[Pool], key: Any, keep: bool) -> None:
+    """tcllib's ``finalize -close abort`` (RSET and QUIT, no wait), or, with
+    reuse, keep a connection that is in a known state (its next
+    transaction opens with RSET)."""
+    if pool is not None and keep and session.reusable():
+        pool.put(key, session)
+    else:
+        session.close("abort")
 
 
 def send(req: SendRequest, reactor: Reactor, services: Services,
          debug: Optional[DebugSink] = None,
-         before_connect: Optional[Callable[[], SessionOptions]] = None) -> List[Tuple[str, str, str]]:
-    """Send the message as tcllib's ``smtp::sendmessage`` does.
+         before_connect: Optional[Callable[[], SessionOptions]] = None,
+         pool: Optional[Pool] = None) -> List[Tuple[str, str, str]]:
+    """Send the message as tcllib's ``smtp::sendmessage`` does (over a kept
+    connection from ``pool`` when one matches: :func:`transmit`).
 
     :returns: refused recipients ``(address, code, diagnostic)`` (main
         recipients, then Bcc recipients).
@@ -226,7 +286,7 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
             opts = before_connect() if before_connect is not None else req.session
         except Exception as e:  # e.g. the bridge's Tcl error for a malformed -servers list
             raise _CallerFailure(e) from None
-        return transmit(prepared, opts, reactor, req.atleastone, debug, on_session=opened.append)
+        return transmit(prepared, opts, reactor, req.atleastone, debug, on_session=opened.append, pool=pool)
     except _CallerFailure as e:
         raise e.error from None
     except _EXPECTED:
@@ -235,7 +295,7 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
         LOG.error("internal error in smtp::sendmessage", exc_info=(type(e), e, e.__traceback__))
         if not opened:
             raise InternalFailure(INTERNAL_TEXT) from None
-        opened[0].conn.close()  # whatever state it is in: no descriptor leaks
+        opened[-1].conn.close()  # whatever state it is in: no descriptor leaks
         # after connecting, tcllib's shape for a local failure: code 7
         raise ProtocolFailure(Reply.failure(INTERNAL_TEXT, keys=("code", "diagnostic"))) from None
 

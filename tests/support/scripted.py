@@ -112,6 +112,24 @@ class ScriptedServer:
         for t in self._threads:
             t.join(5)
 
+    def say(self, text: str) -> None:
+        """Write ``text`` (CRLF added) to every open client connection now,
+        unasked (a server's idle-timeout notice, a late reply)."""
+        for s in list(self._socks):
+            try:
+                s.sendall(text.encode("latin-1") + b"\r\n")
+            except OSError:
+                pass
+
+    def hang_up(self) -> None:
+        """Close every open client connection (a server's idle time-out);
+        the server keeps accepting new ones."""
+        for s in list(self._socks):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def __enter__(self) -> "ScriptedServer":
         return self
 
