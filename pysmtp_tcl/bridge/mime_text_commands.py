@@ -179,6 +179,33 @@ def parse_addresses(ctx: Any, string: str) -> list:
 def parsedatetime(ctx: Any, value: str, property: str) -> Union[int, str]:
     """``mime::parsedatetime value property``"""
     try:
+        if value == "-now" and property == "proper":
+            return _now_proper(ctx)
         return dates.parsedatetime(value, property, TclClock(ctx))
     except dates.DateError as e:
         raise TclError(str(e)) from None
+
+
+class _SecondClock(TclClock):
+    """Tcl's clock, with "now" fixed to one second."""
+
+    def __init__(self, ctx: Any, now: int) -> None:
+        super().__init__(ctx)
+        self._now = now
+
+    def now(self) -> int:
+        return self._now
+
+
+def _now_proper(ctx: Any) -> str:
+    """``-now proper`` (every smtp::sendmessage's Date): computed with Tcl's
+    clock (six ``clock`` calls) once per second and time zone, as the value
+    depends on nothing else."""
+    now = int(ctx.call("clock", "seconds"))
+    key = (now, str(ctx.call("array", "get", "::env", "*TZ")))
+    cached = getattr(ctx, "_now_proper", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    text = str(dates.parsedatetime("-now", "proper", _SecondClock(ctx, now)))
+    ctx._now_proper = (key, text)
+    return text

@@ -32,6 +32,7 @@ was refused and why.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -299,6 +300,13 @@ def mailbox_problem(address: str, *, utf8: bool = True) -> Optional[str]:
     """Why ``address`` is not a usable RFC 5321 ``Mailbox`` (a clause such
     as ``its local part is not a Dot-string (RFC 5321 §4.1.2)``), or
     ``None``."""
+    return _mailbox_problem(address, utf8)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mailbox_problem(address: str, utf8: bool) -> Optional[str]:
+    # Pure, and scripts send to the same addresses again and again (each
+    # is checked before connecting and again when its command is made).
     c = forbidden_char(address)
     if c is not None:
         return "it contains %s (RFC 5321 §2.3.8)" % char_name(c)

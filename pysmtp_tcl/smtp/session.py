@@ -189,6 +189,8 @@ class Session:
     onex_sent: bool = False  # ONEX: the server allows one transaction only
     transactions: int = 0  # MAIL transactions begun on this connection
     lost: bool = False  # the connection broke (EOF, reset, write error, 421)
+    _has_for: Optional[List[str]] = field(default=None, repr=False)
+    _has_memo: dict = field(default_factory=dict, repr=False)
 
     # -- tcllib's talk/hear ---------------------------------------------------
     def _say(self, line: str) -> None:
@@ -253,8 +255,15 @@ class Session:
         tcllib's ``lsearch`` (so ``XQUE now`` is not ``XQUE``), but in any
         case (COMPATIBILITY.md S11); ``params`` also accepts the keyword
         followed by parameters."""
-        k = keyword.upper()
-        return any(a.upper() == k or (params and a.upper().startswith(k + " ")) for a in self.esmtp)
+        if self._has_for is not self.esmtp:  # a new EHLO reply: forget the answers
+            self._has_for, self._has_memo = self.esmtp, {}
+        key = (keyword, params)
+        found = self._has_memo.get(key)
+        if found is None:
+            k = keyword.upper()
+            found = any(a.upper() == k or (params and a.upper().startswith(k + " ")) for a in self.esmtp)
+            self._has_memo[key] = found
+        return found
 
     # -- greeting phase -------------------------------------------------------
     def greet(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> bool:
@@ -589,7 +598,6 @@ class Session:
         try:
             source(sink)
             pending.extend(enc.finish())
-            self.conn.send(bytes(pending), write_timeout)
         except SMTPIOError as e:
             self.dead = e.message
             self.lost = not e.timeout
@@ -615,8 +623,21 @@ class Session:
                 early = Reply.failure("server replied before the end of the message: %d %s"
                                       % (early.code, early.diagnostic), keys=("code", "diagnostic"))
             raise ProtocolFailure(early)
+        # The rest of the message and the final dot in one write (tcllib
+        # writes the dot as a command of its own, with its own -debug line).
+        secs = self.opts.maxsecs
+        if secs and self.opts.io_timeout is not None:
+            secs = min(secs, self.opts.io_timeout)
+        self._say("--> . (wait upto %s seconds)" % _fmt_secs(secs))
         self.dot_sent = True
-        r = self.talk(self.opts.maxsecs, cmds.DataEnd())
+        pending += b".\r\n"
+        try:
+            self.conn.send(bytes(pending), write_timeout)
+        except SMTPIOError as e:
+            self.dead = e.message
+            self.lost = not e.timeout
+            raise ProtocolFailure(Reply.failure(e.message, keys=("code", "diagnostic"))) from None
+        r = self.hear(secs) if secs else None
         self.final_reply = r
         if r is None:
             # -maxsecs 0: tcllib does not wait for the final reply; its
@@ -846,7 +867,7 @@ def _replay(chunks: List[bytes]) -> MessageSource:
 
 
 def _ascii(s: str) -> bool:
-    return all(ord(c) < 128 for c in s)
+    return s.isascii()
 
 
 def _shown(command: Command, wire: bytes) -> str:
