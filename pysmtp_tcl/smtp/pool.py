@@ -27,7 +27,6 @@ and file handlers.
 """
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
@@ -69,6 +68,8 @@ def pool_key(opts: Any) -> Tuple[Any, ...]:
     ``-queue`` and the account's time-out.  ``-debug``, ``-maxsecs`` and
     ``-pipelining`` may differ from send to send."""
     password = opts.password or ""
+    import hashlib  # only with reuse on: a plain send never needs it (start-up)
+
     digest = hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest() if password else ""
     return (tuple(opts.servers), tuple(str(p) for p in opts.ports), opts.client, opts.client_is_default,
             opts.usetls, opts.tlsimport, opts.tlspolicy_name, opts.tlspolicy is not None,
