@@ -53,8 +53,8 @@ RCPTS = "-recipients {%s}" % ", ".join("r%d@example.org" % i for i in range(100)
 
 @pytest.mark.parametrize("pipelining, flights", [
     # EHLO, MAIL+99 RCPT, the 100th RCPT (a batch holds 100 commands), DATA,
-    # message and dot, QUIT
-    ("", 6),
+    # message, dot and QUIT
+    ("", 5),
     # EHLO, MAIL, 100 x RCPT, DATA, message and dot, QUIT
     ("-pipelining 0", 105),
 ])
@@ -70,11 +70,11 @@ def test_100_recipients_atleastone_1_data_joins_the_last_batch(interp, proxied):
     srv, proxy = proxied(ehlo=PIPE, transaction_state=True)
     assert send(interp, proxy.port, RCPTS + " -atleastone 1") == "0 {}"
     srv.settle(5)
-    assert proxy.flights() == 5  # EHLO, MAIL+99 RCPT, RCPT+DATA, message, QUIT
+    assert proxy.flights() == 4  # EHLO, MAIL+99 RCPT, RCPT+DATA, message+dot+QUIT
 
 
 @pytest.mark.parametrize("reuse, pipelining, flights", [
-    (False, True, 10 * 4),     # EHLO, MAIL+RCPT+DATA, message, QUIT
+    (False, True, 10 * 3),     # EHLO, MAIL+RCPT+DATA, message+dot+QUIT
     (False, False, 10 * 6),    # EHLO, MAIL, RCPT, DATA, message, QUIT
     (True, True, 1 + 10 * 2 + 1),  # EHLO once; QUIT when the interpreter closes
     (True, False, 1 + 10 * 4 + 1),

@@ -201,6 +201,8 @@ def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleast
             session = open_session(opts, reactor, debug)
         else:
             session.rebind(opts, reactor, debug)
+        # the connection ends after this message: QUIT may go with its dot
+        session.quit_with_dot = pool is None and not env.has_bcc
         if on_session is not None:
             on_session(session)
         try:

@@ -189,6 +189,10 @@ class Session:
     onex_sent: bool = False  # ONEX: the server allows one transaction only
     transactions: int = 0  # MAIL transactions begun on this connection
     lost: bool = False  # the connection broke (EOF, reset, write error, 421)
+    #: this connection ends after the next message: with PIPELINING, QUIT
+    #: goes in the same write as the final dot (one round trip less)
+    quit_with_dot: bool = False
+    quit_sent: bool = False  # QUIT was written (its reply is due next)
     _has_for: Optional[List[str]] = field(default=None, repr=False)
     _has_memo: dict = field(default_factory=dict, repr=False)
 
@@ -631,6 +635,13 @@ class Session:
         self._say("--> . (wait upto %s seconds)" % _fmt_secs(secs))
         self.dot_sent = True
         pending += b".\r\n"
+        if self.quit_with_dot and secs and self.pipelining:
+            # RFC 2920 §3.1: the message content may open a group that QUIT
+            # ends.  QUIT's reply (221) then checks that the replies are
+            # in step (S16 check 3), so the poll of check 2 is not needed.
+            self._say("--> QUIT (wait upto %s seconds)" % _fmt_secs(self._quit_wait()))
+            pending += cmds.render(cmds.QUIT)
+            self.quit_sent = True
         try:
             self.conn.send(bytes(pending), write_timeout)
         except SMTPIOError as e:
@@ -651,7 +662,7 @@ class Session:
                 self.dead = "the server is closing the connection (421)"
                 self.lost = True
             raise ProtocolFailure(r)
-        if self.conn.poll_input(data_only=True):
+        if not self.quit_sent and self.conn.poll_input(data_only=True):
             # More came than the one reply we asked for: the 2xx just read
             # may belong to an earlier point of the dialogue (S16).
             extra = self.hear(min(5.0, float(self.opts.maxsecs) or 5.0))
@@ -700,8 +711,10 @@ class Session:
         """
         if how == "orderly":
             # On a dead connection the reply comes at once (hear), where
-            # tcllib waits out the time-out (COMPATIBILITY.md S12).
-            r = self.talk(120, cmds.QUIT)
+            # tcllib waits out the time-out (COMPATIBILITY.md S12).  QUIT
+            # may have gone with the final dot (PIPELINING): its reply is
+            # the next one due.
+            r = self.hear(self._quit_wait()) if self.quit_sent else self.talk(120, cmds.QUIT)
             if self.delivered and r is not None and r.well_formed and r.code not in (221, 421):
                 follow = self.hear(min(5.0, float(self.opts.maxsecs) or 5.0))
                 self.conn.close()
@@ -713,12 +726,15 @@ class Session:
                     "the message was delivered is unknown" % (r.code, r.diagnostic), keys=("code", "diagnostic")))
             self.conn.close()
             return
-        if how == "abort":
+        if how == "abort" and not self.quit_sent:
             # tcllib writes both without waiting, even after the server
             # hung up (the writes then fail silently).
             self.talk(0, cmds.RSET)
             self.talk(0, cmds.QUIT)
         self.conn.close()
+
+    def _quit_wait(self) -> float:
+        return 120 if self.opts.io_timeout is None else min(120, self.opts.io_timeout)
 
 
 def _out_of_step(read: Optional[Reply], late: Reply) -> Reply:

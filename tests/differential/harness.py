@@ -427,15 +427,15 @@ def observe(servers: Sequence[ScriptedServer], side: Side, ports: Sequence[int],
     return f
 
 
-_BATCHABLE = re.compile(r"^--> (MAIL FROM:|RCPT TO:|DATA |RSET )")
+_BATCHABLE = re.compile(r"^--> (MAIL FROM:|RCPT TO:|DATA |RSET |\. |QUIT )")
 
 
 def lockstep_order(lines: Sequence[str]) -> List[str]:
     """Our ``-debug`` lines with each pipelined batch put in tcllib's
     lock-step order: every ``--> CMD`` line followed by its reply's lines.
 
-    A batch is a run of ``-->`` lines of MAIL/RCPT/DATA/RSET (with a
-    non-zero wait); its replies follow it, one
+    A batch is a run of ``-->`` lines of MAIL/RCPT/DATA/RSET, or of the
+    final ``.`` and QUIT (with a non-zero wait); its replies follow it, one
     per command in order: ``<--`` lines up to one without a ``-`` after
     the code, or one ``    ... why ...`` line (a local failure; on a dead
     connection the later replies show nothing).  Lock-step output is

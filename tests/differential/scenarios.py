@@ -411,7 +411,17 @@ PIPE_AFTER_MAIL = Diff("commands stderr", "S24",
 PIPE_DATA_REFUSED = Diff("commands stderr", "S24",
                          "DATA went in the RCPT batch (one recipient or -atleastone 1): refused, then RSET",
                          ours=r"RCPT TO:<[^>]+>[^\n]*\n?(<-- 5[^\n]*\n)?(--> )?DATA.*RSET")
+#: QUIT went with the final dot (the connection ends after the message); a
+#: failed final reply is then followed by no RSET (tcllib: RSET and QUIT)
+PIPE_QUIT_WITH_DOT = Diff("commands stderr", "S24",
+                          "QUIT went in the final dot's write: no RSET after the failed final reply",
+                          ours=r"DATA \| QUIT$|--> \. \(wait upto \d+ seconds\)\n[^\n]*\n"
+                               r"--> QUIT \(wait upto 120 seconds\)$")
 PIPELINED_ONLY = {
+    "final_552": [PIPE_QUIT_WITH_DOT],
+    "final_451": [PIPE_QUIT_WITH_DOT],
+    "eof_after_data": [replace(PIPE_QUIT_WITH_DOT, field="stderr")],
+    "final_reply_stalls_maxsecs_1": [replace(PIPE_QUIT_WITH_DOT, field="stderr")],
     "mail_550": [PIPE_AFTER_MAIL],
     "mail_451_multiline": [PIPE_AFTER_MAIL],
     "reply_too_short": [PIPE_AFTER_MAIL],
