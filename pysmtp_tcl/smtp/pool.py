@@ -38,7 +38,7 @@ from .replies import Reply, ReplyAssembler
 #: Seconds an idle connection is kept (``--reuse`` without a value).
 DEFAULT_IDLE = 30.0
 #: Seconds to wait for the reply to QUIT when closing a kept connection.
-QUIT_WAIT = 2.0
+QUIT_WAIT = 5.0
 
 
 class Timers(Protocol):
