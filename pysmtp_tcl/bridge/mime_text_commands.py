@@ -14,6 +14,7 @@ error messages are Tcl's own.
 """
 from __future__ import annotations
 
+import functools
 import tkinter
 from typing import Any, Union
 
@@ -172,7 +173,14 @@ def parse_addresses(ctx: Any, string: str) -> list:
     # token number, and scripts see the gap in later mime::initialize tokens.
     ctx.tokens.drop(ctx.tokens.new(None))
     hostname = str(ctx.call("info", "hostname"))
-    return address.parseaddress(string, hostname)
+    return [dict(a) for a in _parsed(string, hostname)]
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(string: str, hostname: str) -> tuple:
+    # address.parseaddress is pure; a script sends from and to the same
+    # addresses again and again (callers get copies: the dicts are theirs)
+    return tuple(address.parseaddress(string, hostname))
 
 
 @tclcommand("mime::parsedatetime")

@@ -376,6 +376,7 @@ def _literal_problem(lit: str, it: str = "it") -> Optional[str]:
     return None if ok else "%s is not an address literal of RFC 5321 §4.1.3" % it
 
 
+@functools.lru_cache(maxsize=64)  # pure; checked before connecting and again in EHLO
 def check_client_domain(name: str) -> str:
     """The EHLO/HELO argument for ``name``: an ASCII domain or address
     literal; an internationalised name becomes A-labels (IDNA).

@@ -110,7 +110,10 @@ class Connection:
         """
         try:
             try:
-                infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+                # an ASCII name as octets: Python's (slow) IDNA codec adds
+                # nothing for it, and a name it would refuse goes on below
+                infos = socket.getaddrinfo(host.encode("ascii") if host.isascii() else host, port, 0,
+                                           socket.SOCK_STREAM)
             except (UnicodeError, ValueError):
                 # A name Python's IDNA codec refuses (a control character,
                 # U+2028, an over-long label, NUL): hand the resolver the
@@ -224,6 +227,18 @@ class Connection:
                 self._wait(False, deadline, "write to server timed out")
             except OSError as e:
                 raise SMTPIOError('error writing "%s": %s' % (self.name, _posix_text(e)), e.errno) from None
+
+    def next_line(self) -> Optional[str]:
+        """A complete line already received (as :meth:`read_line` returns
+        it), or ``None``: never waits, never reads the socket."""
+        i = self._buf.find(b"\n")
+        if i < 0:
+            return None
+        raw = bytes(self._buf[:i])
+        del self._buf[: i + 1]
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        return raw.decode("latin-1")
 
     def read_line(self, timeout: Optional[float]) -> str:
         """Next line from the server without its line end, as tcllib reads

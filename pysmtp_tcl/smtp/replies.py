@@ -100,6 +100,8 @@ class ReplyAssembler:
 
 def _scan_int(s: str) -> Optional[int]:
     """Tcl's ``scan $s %d``: optional sign and leading digits; None if none."""
+    if len(s) == 3 and s.isdigit() and s.isascii():  # "250": the usual case
+        return int(s)
     s = s.lstrip()
     i = 1 if s[:1] in "+-" else 0
     j = i

@@ -190,7 +190,8 @@ def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleast
     :raises OpenFailure, ProtocolFailure, session.EnvelopeError: see :func:`send`.
     """
     env = prepared.envelope
-    opts = replace(opts, multiple=env.has_bcc)
+    if opts.multiple != env.has_bcc:
+        opts = replace(opts, multiple=env.has_bcc)
     check_session(opts)
     key = pool_key(opts) if pool is not None else None
     retried = False

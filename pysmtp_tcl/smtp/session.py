@@ -209,10 +209,14 @@ class Session:
         if self.dead:
             return Reply.failure(self.dead)
         asm = ReplyAssembler()
-        deadline = time.monotonic() + secs
+        deadline: Optional[float] = None  # set at the first wait: it bounds the whole reply
         while True:
+            line = self.conn.next_line()  # most lines are already here: no clock, no wait
             try:
-                line = self.conn.read_line(max(0.0, deadline - time.monotonic()))
+                if line is None:
+                    if deadline is None:
+                        deadline = time.monotonic() + secs
+                    line = self.conn.read_line(max(0.0, deadline - time.monotonic()))
             except SMTPIOError as e:
                 self._say("    ... %s ..." % e.message)
                 if not e.timeout:
