@@ -181,6 +181,15 @@ def render(cmd: Command, *, utf8: bool = False) -> bytes:
     :raises CommandError: a value in ``cmd`` would break the line, exceed a
         length limit or is not what RFC 5321 allows in its place.
     """
+    if isinstance(cmd, AuthResponse):  # a credential: never kept in a cache
+        return _encode(cmd, text(cmd, utf8=utf8), utf8) + b"\r\n"
+    return _render(cmd, utf8)
+
+
+@functools.lru_cache(maxsize=512)
+def _render(cmd: Command, utf8: bool) -> bytes:
+    # Commands are frozen values and the rendering is pure: a script's
+    # MAIL/RCPT/EHLO lines, DATA and QUIT repeat from message to message.
     line = text(cmd, utf8=utf8)
     return _encode(cmd, line, utf8) + b"\r\n"
 

@@ -258,18 +258,20 @@ class Session:
         limit = MAX_WAIT if self.opts.io_timeout is None else min(MAX_WAIT, self.opts.io_timeout)
         return min(secs, limit)
 
-    def has(self, keyword: str, params: bool = False) -> bool:
+    def has(self, keyword: str, params: bool = False, prefix: bool = False) -> bool:
         """Whether EHLO advertised ``keyword``: a whole keyword line, as
         tcllib's ``lsearch`` (so ``XQUE now`` is not ``XQUE``), but in any
         case (COMPATIBILITY.md S11); ``params`` also accepts the keyword
-        followed by parameters."""
+        followed by parameters, ``prefix`` any line that starts with it
+        (tcllib's test for SIZE)."""
         if self._has_for is not self.esmtp:  # a new EHLO reply: forget the answers
             self._has_for, self._has_memo = self.esmtp, {}
-        key = (keyword, params)
+        key = (keyword, params, prefix)
         found = self._has_memo.get(key)
         if found is None:
             k = keyword.upper()
-            found = any(a.upper() == k or (params and a.upper().startswith(k + " ")) for a in self.esmtp)
+            found = any(a.upper() == k or (params and a.upper().startswith(k + " "))
+                        or (prefix and a.upper().startswith(k)) for a in self.esmtp)
             self._has_memo[key] = found
         return found
 
@@ -540,7 +542,7 @@ class Session:
             bad = next(a for a in [sender, *recipients] if not _ascii(a))
             raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
         params: List[Tuple[str, Optional[str]]] = []
-        size_wanted = any(a.upper().startswith("SIZE") for a in self.esmtp)
+        size_wanted = self.has("SIZE", prefix=True)
         # One pass over the message (as tcllib's SIZE does) gives both the
         # size and whether 8-bit octets are in it.
         measured = None
