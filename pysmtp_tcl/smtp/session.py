@@ -3,10 +3,15 @@
 A :class:`Session` is what tcllib calls an smtp token: an open, greeted
 connection.  :func:`open_session` walks ``-servers``/``-ports`` as tcllib's
 ``smtp::initialize`` does; :meth:`Session.send_transaction` is tcllib's
-``sendmessageaux`` (MAIL, RCPT…, DATA or RSET).  Commands never raise for
-server or I/O trouble: like tcllib's ``talk`` they return a :class:`Reply`
-(code 400 for local failures); the operations turn bad replies into
-:class:`ProtocolFailure` (Tcl return code 7 in the bridge).
+``sendmessageaux`` (MAIL, RCPT…, DATA or RSET), decided by the sans-I/O
+:class:`~.dialogue.MailTransaction` (commands as values, replies fed in)
+and carried out here by :meth:`Session.exchange`, the I/O shell: one write
+per batch (PIPELINING, RFC 2920), one reply per command.  The greeting
+phase (EHLO, STARTTLS, AUTH) stays lock-step: each of those commands must
+end a batch anyway.  Commands never raise for server or I/O trouble: like
+tcllib's ``talk`` they return a :class:`Reply` (code 400 for local
+failures); the operations turn bad replies into :class:`ProtocolFailure`
+(Tcl return code 7 in the bridge).
 """
 from __future__ import annotations
 
