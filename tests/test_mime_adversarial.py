@@ -70,7 +70,8 @@ UNEXPECTED = [
     ("pysmtp_tcl.mime.encoded_words.field_decode", "mime::field_decode =?utf-8?q?a?="),
     ("pysmtp_tcl.mime.encoded_words.word_decode", "mime::word_decode =?utf-8?q?a?="),
     ("pysmtp_tcl.mime.encoded_words.encode_words", "mime::word_encode utf-8 base64 abc"),
-    ("pysmtp_tcl.mime.address.parseaddress", "mime::parseaddress a@b.c"),
+    # an address no earlier call parsed: the bridge caches parsed addresses
+    ("pysmtp_tcl.mime.address.parseaddress", "mime::parseaddress u[clock clicks]@b.c"),
     ("pysmtp_tcl.mime.dates.parsedatetime", "mime::parsedatetime {1 Jan 2001 00:00 +0000} clock"),
     ("pysmtp_tcl.bridge.mime_commands.unique_id", "mime::uniqueID"),
     ("pysmtp_tcl.bridge.mime_commands.reversemapencoding", "mime::reversemapencoding utf-8"),
