@@ -5,7 +5,7 @@
 # logic and no state live here: tcllib's tests delete ::mime and source
 # this file again (useLocal), which must give a working package.
 
-package require Tcl 8.5
+package require Tcl 8.5 9
 package provide mime 1.7.0
 
 namespace eval ::mime {

@@ -1,7 +1,7 @@
 # smtp.tcl -- tcllib-compatible smtp package; the work is done in Python
 # (pysmtp_tcl.bridge.smtp_commands).  No logic lives here.
 
-package require Tcl 8.5
+package require Tcl 8.5 9
 package require mime 1.4.1
 source [file join [file dirname [info script]] pysmtp_tcl.tcl]
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional, Tuple
 
+from .host import Host
 from .tokens import TokenRegistry
 
 
@@ -30,10 +31,12 @@ class Context:
         behaviour.
     :ivar pool: a :class:`pysmtp_tcl.smtp.pool.Pool` of kept connections
         (opt-in reuse) or ``None``.
+    :ivar host: the interpreter's Tcl version and what depends on it.
     """
 
     def __init__(self, tk: Any) -> None:
         self.tk = tk
+        self.host = Host(tk)
         self.tokens = TokenRegistry()
         self.route: Optional[Route] = None
         self.delivery: Optional[Any] = None

@@ -19,6 +19,7 @@ from ..mime.generator import open_body_file
 from ..mime.parser import parse_file, parse_lines, parse_string
 from ..mime.tclarray import array_order
 from .registry import TclError, TclReturn, tclcommand, to_tcl
+from .values import call_string, split_list, tcl_string
 
 __all__: List[str] = []
 
@@ -62,28 +63,9 @@ def _entity(ctx: Any, token: str, var: str) -> Entity:
 
 # --- helpers --------------------------------------------------------------------
 
-def _split(ctx: Any, value: Any) -> tuple:
-    """A Tcl list's elements, NUL-safe.
-
-    ``tk.splitlist`` refuses a str holding U+0000 (``TypeError: splitlist()
-    argument must be encoded string without null bytes``), so the list is
-    split by Tcl itself (``lrange $value 0 end``), which tkinter hands back
-    as a tuple with NULs intact (an empty list comes back as ``""``).
-    """
-    if isinstance(value, tuple):
-        return value
-    try:
-        items = ctx.tk.call("lrange", value, 0, "end")
-    except tkinter.TclError as e:
-        raise TclError(str(e))
-    if not isinstance(items, tuple):
-        if items == "" or items is None:
-            return ()
-        items = (items,)  # pragma: no cover - lrange gives a list object
-    # elements of a list parsed from a string are strings; keep any other
-    # object (nested list, number) in its Tcl string form
-    return tuple(x if isinstance(x, str) else str(ctx.tk.call("string", "range", x, 0, "end"))
-                 for x in items)
+def _split(ctx: Any, value: Any) -> List[str]:
+    """A Tcl list's elements, NUL-safe, each as its text (values.py)."""
+    return split_list(ctx.tk, value)
 
 
 def _options(ctx: Any, args: Sequence[str]) -> dict:
@@ -385,7 +367,8 @@ def getbody(ctx: Any, token: str, *args: str) -> Any:
         enc = reversemapencoding(reading_charset(charset, result))
         if not enc:
             raise TclError("-decode failed: can't reversemap charset %s" % charset)
-        result = ctx.call("encoding", "convertfrom", enc, to_tcl(result, ctx.tk))
+        # received octets: Tcl 8.6's lenient decoding on Tcl 9 too (host.py)
+        result = ctx.host.decode_received(enc, to_tcl(result, ctx.tk))
     return result
 
 
@@ -409,7 +392,9 @@ class _BlockSize:
 
     def __init__(self, ctx: Any, text: str) -> None:
         self.text = text
-        facts = _split(ctx, ctx.tk.call("apply", _BLOCKSIZE_FACTS, text))
+        # the facts' text, taken in Tcl: on Tcl 9 an error message that
+        # failed to parse as an index is left a list object
+        facts = _split(ctx, call_string(ctx.tk, "apply", _BLOCKSIZE_FACTS, text))
         self.below_one = _truth(facts[0])
         self.cc_error = str(facts[2]) if _truth(facts[1]) else None
         self.cc_index_error = str(facts[4]) if _truth(facts[3]) else None
@@ -612,7 +597,7 @@ def _pass_options(ctx: Any, opts: Any) -> tuple:
     out: list = []
     for name, key in (("::errorInfo", "-errorinfo"), ("::errorCode", "-errorcode")):
         if _truth(ctx.tk.call("info", "exists", name)):
-            out += [key, ctx.tk.call("set", name)]
+            out += [key, call_string(ctx.tk, "set", name)]
     return tuple(out)
 
 
@@ -622,8 +607,10 @@ def copymessage(ctx: Any, token: str, channel: str) -> str:
     """``mime::copymessage token channel``: write through the channel's own
     translation and encoding (``puts -nonewline``), then flush."""
     e = _entity(ctx, token, "header")
+    seen: dict = {}
 
     def write(chunk: Any) -> None:
+        chunk = ctx.host.channel_chunk(channel, chunk, seen)  # Tcl 9: host.py
         ctx.call("puts", "-nonewline", channel, to_tcl(chunk, ctx.tk))
 
     generate(e, write)

@@ -20,6 +20,7 @@ from typing import Any, Union
 
 from ..mime import address, dates, encoded_words, qp
 from .registry import TclError, tclcommand
+from .values import call_string, tcl_string
 
 __all__ = ["TclCodec", "TclClock", "tcl_truth"]
 
@@ -34,7 +35,7 @@ def tcl_truth(ctx: Any, value: str) -> bool:
     if value in ("0", "1"):
         return value == "1"
     try:
-        return str(ctx.call("apply", _TRUTH, value)) == "1"
+        return call_string(ctx.tk, "apply", _TRUTH, value) == "1"
     except tkinter.TclError as e:
         raise TclError(str(e)) from None
 
@@ -49,21 +50,34 @@ def _octets(data: str) -> Union[bytes, str]:
 
 class TclCodec:
     """:class:`pysmtp_tcl.mime.encoded_words.Codec` on Tcl's ``encoding
-    convertto/convertfrom`` (all Tcl encodings, Tcl's lenient decoding)."""
+    convertto/convertfrom`` (all Tcl encodings).
 
-    def __init__(self, ctx: Any) -> None:
+    :param received: decoding received text (``field_decode``): octets the
+        charset does not define are read as Tcl 8.6 reads them on Tcl 9
+        too (bridge/host.py); script text (``word_encode``) is converted
+        with the host's own rules (strict on Tcl 9: an error, not 8.6's
+        silent ``?``).
+    """
+
+    def __init__(self, ctx: Any, received: bool = False) -> None:
         self.ctx = ctx
+        self.received = received
 
     def convertto(self, enc: str, text: str) -> str:
         try:
             out = self.ctx.call("encoding", "convertto", enc, text)
         except tkinter.TclError as e:
             raise encoded_words.WordError(str(e)) from None
-        return out.decode("latin-1") if isinstance(out, bytes) else str(out)
+        return tcl_string(self.ctx.tk, out)  # a byte array: one char per octet
 
     def convertfrom(self, enc: str, octets: str) -> str:
+        if self.received:
+            try:
+                return self.ctx.host.decode_received(enc, _octets(octets))
+            except TclError as e:
+                raise encoded_words.WordError(e.message) from None
         try:
-            return str(self.ctx.call("encoding", "convertfrom", enc, _octets(octets)))
+            return call_string(self.ctx.tk, "encoding", "convertfrom", enc, _octets(octets))
         except tkinter.TclError as e:
             raise encoded_words.WordError(str(e)) from None
 
@@ -89,7 +103,7 @@ class TclClock:
 
     def format(self, seconds: int, fmt: str, gmt: bool) -> str:
         try:
-            return str(self.ctx.call("clock", "format", seconds, "-format", fmt, "-gmt", int(gmt)))
+            return call_string(self.ctx.tk, "clock", "format", seconds, "-format", fmt, "-gmt", int(gmt))
         except tkinter.TclError as e:
             raise dates.DateError(str(e)) from None
 
@@ -127,7 +141,7 @@ def word_encode(ctx: Any, charset: str, method: str, string: str, *args: str) ->
             room = ctx.call("apply", _ROOM, options["-maxlength"], len(mime))
         except tkinter.TclError as e:
             raise TclError(str(e)) from None
-        room = room if isinstance(room, (int, float)) else _number(str(room))
+        room = room if isinstance(room, (int, float)) else _number(tcl_string(ctx.tk, room))
         return encoded_words.encode_words(
             charset, method, text, room + len(mime) + 7, options["-maxlength"], codec)
     except encoded_words.WordError as e:
@@ -146,6 +160,8 @@ def word_decode(ctx: Any, encoded: str) -> tuple:
     """``mime::word_decode encoded`` -> ``{tclencoding method octets}``."""
     try:
         enc, method, data = encoded_words.word_decode(encoded)
+    except encoded_words.Base64Error as e:
+        raise TclError(ctx.host.base64_error(e.char, e.position)) from None
     except encoded_words.WordError as e:
         raise TclError(str(e)) from None
     return (enc, method, _octets(data))
@@ -155,7 +171,9 @@ def word_decode(ctx: Any, encoded: str) -> tuple:
 def field_decode(ctx: Any, field: str) -> str:
     """``mime::field_decode field``"""
     try:
-        return encoded_words.field_decode(field, TclCodec(ctx))
+        return encoded_words.field_decode(field, TclCodec(ctx, received=True))
+    except encoded_words.Base64Error as e:
+        raise TclError(ctx.host.base64_error(e.char, e.position)) from None
     except encoded_words.WordError as e:
         raise TclError(str(e)) from None
 
@@ -172,7 +190,7 @@ def parse_addresses(ctx: Any, string: str) -> list:
     # tcllib parses in a scratch ::mime::N state array: a parse takes one
     # token number, and scripts see the gap in later mime::initialize tokens.
     ctx.tokens.drop(ctx.tokens.new(None))
-    hostname = str(ctx.call("info", "hostname"))
+    hostname = call_string(ctx.tk, "info", "hostname")
     return [dict(a) for a in _parsed(string, hostname)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, List
 
+from . import values
 from .registry import TclError
 
 
@@ -18,25 +19,14 @@ def boolean(value: str) -> bool:
 
 
 def split_list(ctx: Any, value: str) -> List[str]:
-    """A Tcl list's elements; Tcl's own error text for a malformed list.
-
-    Split by Tcl itself (``lrange``): tkinter's ``splitlist`` refuses
-    strings containing U+0000, which a script may legitimately pass.
-    """
-    import tkinter
-
-    try:
-        items = ctx.tk.call("lrange", value, 0, "end")
-    except tkinter.TclError as e:
-        raise TclError(str(e)) from None
-    if isinstance(items, tuple):
-        return [str(x) for x in items]
-    return [] if str(items) == "" else [str(items)]
+    """A Tcl list's elements; Tcl's own error text for a malformed list
+    (NUL-safe: see :func:`pysmtp_tcl.bridge.values.split_list`)."""
+    return values.split_list(ctx.tk, value)
 
 
 def list_string(ctx: Any, items: List[str]) -> str:
     """The canonical Tcl list string of ``items`` (as ``$args`` prints)."""
-    return str(ctx.tk.call("format", "%s", tuple(items)))
+    return values.list_string(ctx.tk, items)
 
 
 # A header value may hold a line break only as folding: CRLF or LF followed

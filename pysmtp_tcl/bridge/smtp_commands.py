@@ -16,6 +16,7 @@ from .options import (boolean, list_string, refuse_control, refuse_header_inject
                       split_list)
 from .reactor import TclReactor
 from .registry import TclError, TclReturn, tclcommand
+from .values import call_string, tcl_string
 
 _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
             "-usetls": "usetls", "-tlsimport": "tlsimport",
@@ -126,10 +127,10 @@ def _services(ctx: Context) -> Services:
 
     return Services(
         parse_addresses=lambda s: [dict(p) for p in parse_addresses(ctx, s)],
-        now_proper=lambda: str(ctx.call("::mime::parsedatetime", "-now", "proper")),
+        now_proper=lambda: call_string(ctx.tk, "::mime::parsedatetime", "-now", "proper"),
         unique_id=unique_id,
-        user=str(ctx.call("set", "::tcl_platform(user)")),
-        parse_quietly=lambda s: address.parseaddress(s, str(ctx.call("info", "hostname"))),
+        user=call_string(ctx.tk, "set", "::tcl_platform(user)"),
+        parse_quietly=lambda s: address.parseaddress(s, call_string(ctx.tk, "info", "hostname")),
     )
 
 
@@ -140,7 +141,7 @@ def _tlspolicy(ctx: Context, prefix: str):
     def policy(code: int, diagnostic: str) -> str:
         # tcllib: catch {eval $policy [list $code] [list $diag]} policy
         rc, result, _ = ctx.run_callback(prefix, str(code), diagnostic)
-        return str(result)
+        return tcl_string(ctx.tk, result)
 
     return policy
 
@@ -204,7 +205,7 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
             tlsimport = tlsimport and not ctx.route.plain
             tlsrequire = tlsrequire and not ctx.route.plain
         client = o["client"] or ("localhost" if o["servers"] == "localhost"
-                                 else str(ctx.call("info", "hostname")))
+                                 else call_string(ctx.tk, "info", "hostname"))
         return SessionOptions(servers=servers, ports=ports, client=client,
                               client_is_default=not o["client"], debug=o["debug"],
                               maxsecs=o["maxsecs"], queue=o["queue"], usetls=o["usetls"],
@@ -215,7 +216,9 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
                               tls_verify=o["tlsverify"] or o["cafile"] is not None,
                               tls_require=tlsrequire,
                               cafile=o["cafile"], insecure_auth=o["insecureauth"],
-                              auth_mechanism=o["authmechanism"])
+                              auth_mechanism=o["authmechanism"],
+                              # Tcl's own port syntax and wording (bridge/host.py)
+                              port_parser=ctx.host.port, not_connected=ctx.host.not_connected)
 
     req = SendRequest(entity=entity, originator=o["originator"], recipients=o["recipients"],
                       headers=o["headers"], atleastone=o["atleastone"], session=SessionOptions())

@@ -62,6 +62,16 @@ class WordError(ValueError):
     """An error with tcllib's exact message (``str(e)``)."""
 
 
+class Base64Error(WordError):
+    """Tcl's strict base64 decoder refused ``char`` at ``position`` (the
+    message is Tcl 8.6's; the bridge words it as the host Tcl does)."""
+
+    def __init__(self, char: str, position: int) -> None:
+        super().__init__('invalid base64 character "%s" at position %d' % (char, position))
+        self.char = char
+        self.position = position
+
+
 class Codec(Protocol):
     """Charset conversion as Tcl's ``encoding`` command does it.
 
@@ -247,7 +257,7 @@ def _b64_decode(data: str) -> str:
     # then Tcl's strict decoder, which refuses only a lone trailing char.
     data = _B64_JUNK.sub("", data)
     if len(data) % 4 == 1:
-        raise WordError('invalid base64 character "%s" at position %d' % (data[-1], len(data) - 1))
+        raise Base64Error(data[-1], len(data) - 1)
     data += "=" * (-len(data) % 4)
     return base64.b64decode(data).decode("latin-1")
 

@@ -80,6 +80,8 @@ class SMTPIOError(OSError):
 
 
 READ_TIMEOUT = "read from server timed out"
+#: Tcl 8.6's text for ENOTCONN (``Tcl_ErrnoMsg``), in tcllib's connect error.
+NOT_CONNECTED = "socket is not connected"
 PREMATURE_EOF = "premature end-of-file from server"
 
 
@@ -89,10 +91,14 @@ class Connection:
     :param reactor: how to wait for the socket.
     :param name: a channel-like name used in error texts (tcllib reports
         e.g. ``error reading "sock55d0…": socket is not connected``).
+    :param not_connected: the host Tcl's text for ``ENOTCONN`` (Tcl 9 says
+        ``transport endpoint is not connected``).
     """
 
-    def __init__(self, reactor: Reactor, name: str = "") -> None:
+    def __init__(self, reactor: Reactor, name: str = "",
+                 not_connected: str = NOT_CONNECTED) -> None:
         self.reactor = reactor
+        self.not_connected = not_connected
         self.sock: Optional[socket.socket] = None
         self.tls = False
         self.name = name or "sock%x" % (id(self) & 0xFFFFFFFFFFFF)
@@ -153,7 +159,8 @@ class Connection:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.sock = sock
             return
-        raise SMTPIOError('error reading "%s": socket is not connected' % self.name, last or errno.ENOTCONN)
+        raise SMTPIOError('error reading "%s": %s' % (self.name, self.not_connected),
+                          last or errno.ENOTCONN)
 
     def start_tls(self, context: ssl.SSLContext, server_hostname: Optional[str], timeout: Optional[float],
                   fingerprint: Optional[Tuple[str, bytes]] = None) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple, Uni
 
 from . import commands as cmds
 from .commands import Command, CommandError
-from .connection import Connection, Reactor, SMTPIOError
+from .connection import NOT_CONNECTED, Connection, Reactor, SMTPIOError
 from .datawriter import DataEncoder
 from .dialogue import MailTransaction, Phase, Step
 from .failures import script_text
@@ -136,6 +136,13 @@ class SessionOptions:
     #: the ``-tlspolicy`` command prefix (``tlspolicy`` is its callable):
     #: part of what a kept connection must match
     tlspolicy_name: str = ""
+    #: How a port is read, as Tcl's ``socket`` reads it on the host Tcl
+    #: (``010`` is 8 on Tcl 8.6 and 10 on Tcl 9; the error's text and
+    #: ``-errorcode`` differ too); raises :class:`SMTPIOError` (direct).
+    #: ``None``: :func:`port_number` (Tcl 8.6's reading, in Python).
+    port_parser: Optional[Callable[[str], int]] = None
+    #: The host Tcl's text for ENOTCONN (``None``: Tcl 8.6's).
+    not_connected: Optional[str] = None
 
 
 def _insecure_context() -> ssl.SSLContext:
@@ -776,12 +783,14 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
         port = port or "25"
         if debug:
             debug("Trying %s..." % server)
-        conn = Connection(reactor)
+        conn = Connection(reactor, not_connected=opts.not_connected or NOT_CONNECTED)
         errorcode = None
         limit = MAX_WAIT if opts.io_timeout is None else min(MAX_WAIT, opts.io_timeout)
         ctx = None
+        port_no = 0
         try:
-            conn.connect(server, _port(port), limit)
+            port_no = (opts.port_parser or port_number)(port)
+            conn.connect(server, port_no, limit)
             if opts.tlsimport:
                 ctx = tls_context(opts)
                 conn.start_tls(ctx, server, limit, fingerprint=opts.tls_fingerprint)
@@ -795,7 +804,7 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
                 debug("    ... %s ..." % e.message)
             last = Reply.failure(e.message)
             continue
-        session = Session(conn, opts, debug, server=server, port=_port(port), tls=opts.tlsimport,
+        session = Session(conn, opts, debug, server=server, port=port_no, tls=opts.tlsimport,
                           tls_verified=ctx is not None and (verifies(ctx) or opts.tls_fingerprint is not None))
         # -maxsecs also bounds the wait for the greeting when it is shorter
         # than tcllib's 600 s (a server that accepts and never greets).
@@ -832,9 +841,15 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
     raise OpenFailure(last.diagnostic if isinstance(last, Reply) else last)
 
 
-def _port(port: str) -> int:
-    """A ``-ports`` element as Tcl's ``socket`` reads it: an integer, else a
-    service name (``smtp``, ``submission``: ``getservbyname`` for tcp)."""
+def port_number(port: str) -> int:
+    """A ``-ports`` element as Tcl 8.6's ``socket`` reads it: an integer
+    (Python's syntax), else a service name (``smtp``, ``submission``:
+    ``getservbyname`` for tcp).  The bridge passes the host Tcl's own
+    reading instead (``SessionOptions.port_parser``).
+
+    :raises SMTPIOError: (direct) Tcl's texts for a non-integer, a port
+        above 65535 and a negative one.
+    """
     text = str(port).strip()
     try:
         n = int(text, 0)

@@ -1,0 +1,169 @@
+"""What differs between a Tcl 8.6 and a Tcl 9 host, in one place.
+
+The bridge runs in whatever Tcl this Python's tkinter links.  On Tcl 8.6 a
+script sees what tcllib 1.21 gives there; on Tcl 9 what tcllib 2.0 gives
+there (COMPATIBILITY.md, "Tcl 9").  Most differences need no code because
+the bridge lets the interpreter itself do what tcllib does with Tcl (``expr``,
+index and ``clock scan`` semantics and wording, ``010`` no longer octal,
+strict ``encoding convertto`` of script text).  This module holds the rest:
+
+* texts the Python side writes in Tcl's words: ``ENOTCONN`` in a connect
+  failure, a base64 decoding error;
+* a port read as Tcl's ``socket`` reads it (integer syntax, error text and
+  ``-errorcode``);
+* received data decoded as Tcl 8.6 did (``-profile tcl8``), where Tcl 9's
+  strict profile would make ``getbody -decode`` or ``field_decode`` fail on
+  an octet the charset does not define (every binary attachment, charset
+  US-ASCII by default) -- tcllib 2.0 raises there, losing the message for
+  the reader;
+* message text a binary channel cannot hold (chars above U+00FF) written
+  as its UTF-8 octets, where Tcl 9 would fail in the middle of
+  ``copymessage`` with part of the message written.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Any, Optional
+
+import tkinter
+
+from ..mime import encoded_words  # noqa: F401 - registers the pysmtp_tcl_latin1 handler
+from .registry import TclError
+from .values import call_string, split_list, tcl_string
+
+__all__ = ["Host"]
+
+# Reads a port as Tcl's socket command does (TclSockGetPort: Tcl_GetIntFromObj,
+# whose error text and -errorcode `string repeat` shares on 8.6 and 9).
+_PORT = "{p} {string repeat {} $p; expr {$p + 0}}"
+# Tcl 9: decode strictly up to the first octet the charset does not define.
+_DECODE_UPTO = ("{enc data} {list [encoding convertfrom -profile strict -failindex i $enc $data]"
+                " $i}")
+
+
+class Host:
+    """Facts about the interpreter's Tcl, and the operations that depend
+    on its version.
+
+    :param tk: the interpreter (``tkapp``).
+    :ivar patchlevel: ``info patchlevel`` (``"8.6.13"``, ``"9.0.4"``).
+    :ivar major: 8 or 9.
+    """
+
+    def __init__(self, tk: Any) -> None:
+        self.tk = tk
+        self.patchlevel = call_string(tk, "info", "patchlevel")
+        self.major = int(self.patchlevel.split(".")[0])
+
+    @property
+    def tcl9(self) -> bool:
+        """True on Tcl 9 (strict encoding profiles, new errno texts …)."""
+        return self.major >= 9
+
+    # -- Tcl's words ------------------------------------------------------------
+    @property
+    def not_connected(self) -> str:
+        """Tcl's ``Tcl_ErrnoMsg(ENOTCONN)``, as tcllib's asynchronous connect
+        failure reports it: Tcl 8.6 has its own table, Tcl 9 the C
+        library's ``strerror`` with a lower-case first letter."""
+        if not self.tcl9:
+            return "socket is not connected"
+        text = os.strerror(errno.ENOTCONN)
+        return text[:1].lower() + text[1:]
+
+    def base64_error(self, char: str, position: int) -> str:
+        """``binary decode base64 -strict``'s error for ``char`` at
+        ``position`` (Tcl 9 adds the code point)."""
+        if self.tcl9:
+            return 'invalid base64 character "%s" (U+%06X) at position %d' % (
+                char, ord(char), position)
+        return 'invalid base64 character "%s" at position %d' % (char, position)
+
+    def port(self, text: str) -> int:
+        """A port as Tcl's ``socket`` reads it on this host: Tcl's integer
+        syntax (``010`` is 8 on 8.6 and 10 on Tcl 9; ``0x19``, ``1_000`` on
+        Tcl 9), else a service name (``smtp``), else Tcl's error.
+
+        :raises pysmtp_tcl.smtp.connection.SMTPIOError: (direct) with Tcl's
+            text and ``-errorcode``, or ``port number too high``.
+        """
+        from ..smtp.connection import SMTPIOError
+
+        try:
+            n = int(call_string(self.tk, "apply", _PORT, text))
+        except tkinter.TclError as e:
+            try:
+                n = socket.getservbyname(text, "tcp")
+            except (OSError, UnicodeError, ValueError):
+                code = self.tk.call("set", "::errorCode")
+                raise SMTPIOError(str(e), direct=True,
+                                  errorcode=tuple(self.tk.splitlist(code))) from None
+        if n > 0xFFFF:
+            raise SMTPIOError("couldn't open socket: port number too high", direct=True)
+        if n < 0:  # Tcl hands it to getaddrinfo, which refuses it thus
+            raise SMTPIOError("couldn't open socket: Servname not supported for ai_socktype",
+                              direct=True)
+        return n
+
+    # -- encodings ----------------------------------------------------------------
+    def decode_received(self, encoding: str, octets: Any) -> str:
+        """``encoding convertfrom`` of received octets, lenient as on Tcl
+        8.6: an octet the charset does not define becomes the char of the
+        same number (U+0080–U+00FF), where Tcl 9's strict profile raises
+        (and its ``tcl8`` profile reads 0x80–0x9F as cp1252, losing the
+        octet).  Valid data is decoded by Tcl itself on both hosts.
+
+        :param octets: ``bytes``, or ``str`` of U+0000–U+00FF.
+        :raises TclError: for an unknown encoding (Tcl's text).
+        """
+        try:
+            return call_string(self.tk, "encoding", "convertfrom", encoding, octets)
+        except tkinter.TclError as e:
+            if not self.tcl9 or "unexpected byte sequence" not in str(e):
+                raise TclError(str(e)) from None
+        data = octets if isinstance(octets, bytes) else tcl_string(self.tk, octets).encode("latin-1")
+        if encoding in ("ascii", "iso8859-1", "binary"):
+            return data.decode("latin-1")
+        if encoding == "utf-8":
+            return data.decode("utf-8", "pysmtp_tcl_latin1")  # mime/encoded_words.py
+        out, i = [], 0
+        while i < len(data):  # other charsets: Tcl's decoder between bad octets
+            text, fail = split_list(self.tk, call_string(self.tk, "apply", _DECODE_UPTO,
+                                                         encoding, data[i:]))
+            if int(fail) < 0:
+                out.append(text)
+                break
+            # `fail` may point past the lead octet of the bad sequence: keep
+            # the longest prefix that decodes whole, then one octet as a char
+            j = int(fail)
+            while j > 0:
+                try:
+                    text = call_string(self.tk, "encoding", "convertfrom", "-profile", "strict",
+                                       encoding, data[i:i + j])
+                    break
+                except tkinter.TclError:
+                    j -= 1
+            out.append(text if j else "")
+            out.append(chr(data[i + j]))
+            i += j + 1
+        return "".join(out)
+
+    def channel_chunk(self, channel: str, chunk: Any, cache: dict) -> Any:
+        """What to ``puts`` for ``chunk`` on ``channel``: on Tcl 9, text
+        with chars above U+00FF for a binary channel goes as its UTF-8
+        octets (Tcl 9 refuses such chars there mid-message; Tcl 8.6 keeps
+        their low 8 bits, as tcllib 1.21 does, and is left so).
+
+        :param cache: per-copy dict remembering the channel's encoding.
+        """
+        if not self.tcl9 or not isinstance(chunk, str) or chunk.isascii():
+            return chunk
+        enc: Optional[str] = cache.get(channel)
+        if enc is None:
+            enc = cache[channel] = tcl_string(
+                self.tk, self.tk.call("chan", "configure", channel, "-encoding"))
+        if enc in ("iso8859-1", "binary") and max(chunk) > "\xff":
+            return chunk.encode("utf-8")
+        return chunk
