@@ -1,6 +1,15 @@
 #!/usr/bin/env python3
 """Run tcllib 1.21's own test files against our implementation (or tcllib's).
 
+On a Tcl 9 host (the Tcl this Python's tkinter links) tcllib 1.21's modules
+cannot load (``package require Tcl 8.5`` excludes 9), and tcllib 2.0's
+test files are not to be had here (fetch.py).  There the same 1.21 test
+files run with tcllib 2.0's modules in their place (md5, snit, comm, log,
+pop3d, smtpd and, for ``--impl tcllib``, mime: tcllib 2.0's ``mime`` 1.7.2
+is then the baseline), and the files' ``testsNeedTcl 8.5`` gate is read as
+"at least 8.5", as its message says (Tcl 9's ``package vsatisfies 9.0 8.5``
+is false).
+
 Usage::
 
     python compat-suite/run.py [--impl pysmtp|tcllib] [--timeout S] [FILE.test ...]
@@ -58,6 +67,7 @@ def _load_sibling(name: str):
 
 
 fetch = _load_sibling("fetch")
+host = _load_sibling("host")
 
 DEFAULT_FILES = ("mime.test", "pop3d_dbox.test", "pop3d.test")
 # pop3d.test alone needs ~60 s (a 1 s pause per client dialog); generous but finite.
@@ -106,6 +116,8 @@ class SuiteResult:
     errors: list[str] = field(default_factory=list)  # harness-level problems
     elapsed: float = 0.0
     nameofexecutable: str = ""
+    host_tcl: str = ""  # the Tcl the suite ran in
+    library: str = ""  # whose support modules (md5, snit, pop3d …): tcllib 1.21 or 2.0
 
     @property
     def ok(self) -> bool:
@@ -152,6 +164,34 @@ def _write_shims(modules: Path) -> None:
         )
 
 
+# Modules whose 1.21 code cannot load into Tcl 9; tcllib 2.0's replace them there.
+OVERLAY_MODULES = ("md5", "snit", "comm", "log", "pop3d", "smtpd", "mime")
+
+
+def _overlay(modules: Path, library: Path) -> None:
+    """Put tcllib 2.0's module code (``library/<m>/*``) over the scratch
+    copy's 1.21 code; the 1.21 test files and assets stay."""
+    for m in OVERLAY_MODULES:
+        src = library / m
+        if not src.is_dir():
+            raise fetch.FetchError(f"tcllib 2.0 at {library} lacks {m}/")
+        for item in src.iterdir():
+            dest = modules / m / item.name
+            if item.is_dir():
+                shutil.copytree(item, dest, dirs_exist_ok=True)
+            else:
+                shutil.copy2(item, dest)
+
+
+def plan() -> tuple[Path, Path | None]:
+    """``(tree, overlay)``: tcllib 1.21's source tree (the test files) and,
+    on a Tcl 9 host, tcllib 2.0's library to overlay (else None).  Raises
+    ``FetchError`` if either cannot be had."""
+    tree = fetch.fetch()
+    overlay = fetch.fetch(release="2.0") / "modules" if host.tcl9() else None
+    return tree, overlay
+
+
 def _write_launcher_wrapper(bindir: Path) -> Path:
     """Write a tclsh-like program running this checkout's ``python -m pysmtp_tcl``."""
     bindir.mkdir(parents=True, exist_ok=True)
@@ -169,9 +209,10 @@ def _write_launcher_wrapper(bindir: Path) -> Path:
 
 
 def default_helper_exe(impl: str, scratch: Path) -> str:
-    """Return the program ``info nameofexecutable`` should name for ``impl``."""
+    """Return the program ``info nameofexecutable`` should name for ``impl``:
+    the host Tcl's tclsh for tcllib, our launcher for pysmtp."""
     if impl == "tcllib":
-        return shutil.which("tclsh") or "/usr/bin/tclsh"
+        return host.oracle().tclsh
     return str(_write_launcher_wrapper(scratch / "bin"))
 
 
@@ -242,23 +283,29 @@ def run_file(
     tree: Path | None = None,
     helper_exe: str | None = None,
     keep_locale: bool = False,
+    overlay: Path | None = None,
 ) -> SuiteResult:
     """Run one tcllib test file (e.g. ``"mime.test"``) and return its result.
 
-    ``tree`` defaults to :func:`fetch.fetch` (which raises if the source cannot
-    be had).  ``helper_exe`` overrides what ``info nameofexecutable`` answers.
+    ``tree`` and ``overlay`` default to :func:`plan` (which raises if the
+    sources cannot be had).  ``helper_exe`` overrides what ``info
+    nameofexecutable`` answers.
     Unless ``keep_locale``, the child runs under ``LC_ALL=C.UTF-8`` so results
     do not depend on the caller's locale.
     """
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, not {impl!r}")
-    tree = tree or fetch.fetch()
+    if tree is None:
+        tree, overlay = plan()
     src = find_test_file(tree, name)
-    result = SuiteResult(file=name, impl=impl)
+    result = SuiteResult(file=name, impl=impl, host_tcl=host.tcl_patchlevel(),
+                         library="2.0" if overlay else "1.21")
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"pysmtp-compat-{name}-") as tmp:
         scratch = Path(tmp)
         shutil.copytree(tree / "modules", scratch / "modules")
+        if overlay is not None:
+            _overlay(scratch / "modules", overlay)
         if impl == "pysmtp":
             _write_shims(scratch / "modules")
         exe = helper_exe or default_helper_exe(impl, scratch)
@@ -277,12 +324,18 @@ def run_file(
             "--log", str(log_path), "--events", str(events_path), "--exe", exe,
             "--repo", str(REPO),
         ]
+        if host.tcl9():
+            cmd.append("--tcl-gate-at-least")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
         )
         if not keep_locale:
             env["LC_ALL"] = env["LANG"] = "C.UTF-8"
+        if overlay is not None:
+            # tcllib 2.0 on auto_path, as Debian's tcllib is on a Tcl 8.6
+            # host (tcllib's mime needs tcl::chan::memchan from it)
+            env["TCLLIBPATH"] = host.oracle().tcllibpath()
         # Files, not pipes: helper processes inherit stdout and may outlive the
         # child, which would block a pipe reader.  A new session makes the
         # child and its helpers one process group we can kill on timeout.
@@ -407,11 +460,12 @@ def run_files(
     **kwargs,
 ) -> list[SuiteResult]:
     """Run several test files (concurrently, each in its own process); keep order."""
-    tree = fetch.fetch()  # once, before the workers race for it
+    tree, overlay = plan()  # once, before the workers race for it
     jobs = jobs or len(names) or 1
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [
-            pool.submit(run_file, n, impl, timeout, tree, **kwargs) for n in names
+            pool.submit(run_file, n, impl, timeout, tree, overlay=overlay, **kwargs)
+            for n in names
         ]
         return [f.result() for f in futures]
 
@@ -432,7 +486,8 @@ def format_result(res: SuiteResult, verbose: bool = False) -> str:
         parts.append(f"---- stderr of {res.file}:\n{res.stderr.rstrip()}")
     parts.append(
         (res.summary or f"{res.file}: NO SUMMARY (did not complete)")
-        + f"   [{res.impl}, {res.elapsed:.1f} s]"
+        + f"   [{res.impl}, Tcl {res.host_tcl}, tcllib {res.library} modules,"
+        f" {res.elapsed:.1f} s]"
     )
     return "\n".join(parts)
 

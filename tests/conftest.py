@@ -16,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from support import oracle  # noqa: E402
 from support.aio import AioServer  # noqa: E402
 from support.scripted import ScriptedServer  # noqa: E402
 
@@ -32,6 +33,10 @@ from hypothesis import settings as _hyp_settings  # noqa: E402
 _hyp_settings.register_profile("gate", derandomize=True, database=None, print_blob=True)
 _hyp_settings.register_profile("random", derandomize=False, print_blob=True)
 _hyp_settings.load_profile(os.environ.get("PYSMTP_TCL_HYPOTHESIS_PROFILE", "gate"))
+
+# A Tcl 9 host gets tcllib 2.0 where a Debian Tcl 8.6 host has tcllib 1.21:
+# on every interpreter's auto_path (fetched once; fails loudly if it cannot).
+oracle.activate()
 
 
 @pytest.fixture
@@ -111,13 +116,10 @@ def run_launcher(args: List[str], *, stdin: Optional[str] = None, cwd: Optional[
 
 @pytest.fixture(scope="session")
 def tcllib_tclsh() -> str:
-    """Real tclsh with Debian's tcllib: the behaviour oracle.  Fails (does
-    not skip) when missing: .ci/run installs it (apt-get install tcllib)."""
-    tclsh = shutil.which("tclsh")
-    if not tclsh:
-        pytest.fail("tclsh not found: apt-get install tcl tcllib")
-    p = subprocess.run([tclsh], input="puts [package require smtp]", capture_output=True, text=True)
-    if p.stdout.strip() != "1.5.1":
-        pytest.fail("tcllib 1.21 (smtp 1.5.1) not available to tclsh: apt-get install tcllib "
-                    "(got %r %r)" % (p.stdout, p.stderr))
-    return tclsh
+    """Real tclsh with real tcllib, the behaviour oracle: the host Tcl's
+    tclsh with tcllib 1.21 (Tcl 8.6) or 2.0 (Tcl 9; support/oracle.py).
+    Fails (does not skip) when missing: .ci/run installs it."""
+    problem = oracle.host.check(oracle.oracle())
+    if problem:
+        pytest.fail(problem + " (apt-get install tcl tcllib tcl-tls)")
+    return oracle.tclsh()

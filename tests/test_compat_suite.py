@@ -1,5 +1,6 @@
 """tcllib 1.21's own test files (mime.test, pop3d_dbox.test, pop3d.test) run
-against our package, reported as one pytest item per tcltest test.
+against our package, reported as one pytest item per tcltest test.  On a
+Tcl 9 host they run with tcllib 2.0's support modules (compat-suite/run.py).
 
 The suites run once per session, at collection time (the item list *is* the
 list of tcltest tests they ran), through ``compat-suite/run.py --impl pysmtp``.
@@ -106,12 +107,25 @@ def _check_fetch() -> None:
 
 
 def test_suite_ran(suite_file):
-    """The file ran to its end with all its tests (no setup error, hang, loss)."""
+    """The file ran to its end with all its tests (no setup error, hang, loss),
+    in this host's Tcl with this host's tcllib modules."""
     _check_fetch()
     res = _RESULTS[suite_file]
     if res.errors:
         pytest.fail("\n".join(res.errors), pytrace=False)
     assert res.summary, f"{suite_file}: no tcltest summary"
+    assert res.host_tcl == compat.host.tcl_patchlevel()
+    assert res.library == ("2.0" if compat.host.tcl9() else "1.21")
+
+
+def test_every_suite_ran_in_full():
+    """The items counted: every file, every test, each passed or failed --
+    never a run that passes because fewer tests ran (101 + 46 + 82)."""
+    _check_fetch()
+    ran = {f: len(_RESULTS[f].tests) for f in compat.DEFAULT_FILES if f in _RESULTS}
+    assert ran == compat.EXPECTED_TOTALS
+    statuses = {t.status for f in compat.DEFAULT_FILES for t in _RESULTS[f].tests}
+    assert statuses <= {"passed", "failed"}, statuses
 
 
 def test_tcltest_case(tcltest_case):

@@ -7,6 +7,7 @@ import re
 import subprocess
 
 from conftest import REPO, run_launcher
+from support import oracle
 
 EXAMPLE = REPO / "examples" / "send_simple_message.tcl"
 
@@ -33,7 +34,8 @@ def run_both(scripted, tmp_path, tclsh):
     wrapper = tmp_path / "tcllib_run.tcl"
     wrapper.write_text(REDIRECT + "set argv {}; set argc 0\nsource {%s}\n" % EXAMPLE)
     theirs = subprocess.run([tclsh, str(wrapper)], capture_output=True, text=True, timeout=60,
-                            env={"TEST_SMTP_PORT": str(theirs_srv.port), "PATH": "/usr/bin:/bin"})
+                            env=oracle.oracle().environ({"TEST_SMTP_PORT": str(theirs_srv.port),
+                                                         "PATH": "/usr/bin:/bin"}))
     ours = run_launcher(["--route", "127.0.0.1:%d" % ours_srv.port, str(EXAMPLE)])
     return theirs, theirs_srv, ours, ours_srv
 

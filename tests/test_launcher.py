@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from conftest import run_launcher
+from support import oracle
 
 
 def write(tmp_path, text, name="s.tcl"):
@@ -61,7 +62,7 @@ def test_same_output_as_tclsh_for_a_plain_script(tmp_path):
             'puts stderr warn; exit 4\n')
     p = write(tmp_path, text)
     ours = run_launcher([str(p)])
-    theirs = subprocess.run(["tclsh", str(p)], capture_output=True, text=True)
+    theirs = subprocess.run([oracle.tclsh(), str(p)], capture_output=True, text=True)
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
 
 
@@ -99,7 +100,7 @@ def test_info_nameofexecutable_runs_scripts_with_our_packages(tmp_path):
 
 def test_missing_script_file_as_tclsh(tmp_path):
     ours = run_launcher([str(tmp_path / "nonexist.tcl")])
-    theirs = subprocess.run(["tclsh", str(tmp_path / "nonexist.tcl")], capture_output=True, text=True)
+    theirs = subprocess.run([oracle.tclsh(), str(tmp_path / "nonexist.tcl")], capture_output=True, text=True)
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
     assert "Traceback" not in ours.stderr
 
@@ -107,7 +108,7 @@ def test_missing_script_file_as_tclsh(tmp_path):
 def test_stdin_script_can_read_following_lines():
     text = 'puts [gets stdin]\nhello there\nset a [expr {1+\n2}]\nputs $a\nerror oops\nputs after\n'
     ours = run_launcher([], stdin=text)
-    theirs = subprocess.run(["tclsh"], input=text, capture_output=True, text=True)
+    theirs = subprocess.run([oracle.tclsh()], input=text, capture_output=True, text=True)
     assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr)
 
 

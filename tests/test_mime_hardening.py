@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pysmtp_tcl import Interpreter
+from support import oracle
 from pysmtp_tcl.mime import Entity, HeaderValueError, build_message, parse_string
 from pysmtp_tcl.mime import transfer
 from pysmtp_tcl.mime.headers import check_header_name, fold_long_lines
@@ -27,7 +28,7 @@ CID = re.compile(r"<\d+\.\d+\.\d+@[^>]+>")
 def tcllib() -> tkinter.Tcl:
     t = tkinter.Tcl()
     t.eval("encoding system utf-8")
-    assert t.eval("package require mime") == "1.7.0"
+    assert t.eval("package require mime") == oracle.oracle().mime
     return t
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pysmtp_tcl.mime import encoded_words as ew
-from test_mime_text_oracle import needs_tclsh, ours, tcllib  # noqa: F401 (fixtures)
+from test_mime_text_oracle import needs_tclsh, ours, strict_decoding_row, tcllib  # noqa: F401 (fixtures)
 
 S = "Test de contr\xf4le effectu\xe9"
 
@@ -166,7 +166,10 @@ def test_field_decode_rfc_outcome_where_tcllib_fails(tcllib, ours, field, text):
 @needs_tclsh
 @pytest.mark.parametrize("words", TCL_CASES, ids=lambda w: repr(w[1:])[:50])
 def test_matches_tcllib(tcllib, ours, words):
-    assert ours(*words) == tcllib(*words)
+    mine, theirs = ours(*words), tcllib(*words)
+    if strict_decoding_row(mine, theirs):
+        return  # documented (N3): on Tcl 9 we decode as tcllib 1.21 on 8.6
+    assert mine == theirs
 
 
 def _charset_ok(text: str) -> bool:
@@ -229,6 +232,8 @@ def test_field_and_word_decode_match_tcllib(tcllib, ours, field):
         if mine != theirs and cmd == "mime::field_decode" and documented_decode_difference(
                 field, theirs):
             continue
+        if strict_decoding_row(mine, theirs):
+            continue  # documented (N3): Tcl 9, received octets read as on 8.6
         assert mine == theirs, cmd
 
 

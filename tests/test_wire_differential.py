@@ -15,7 +15,7 @@ from typing import Dict
 
 import pytest
 
-from differential.harness import Verdict, compat_ids, describe, run_scenario, tclsh_cmd
+from differential.harness import Verdict, compat_ids, describe, run_scenario
 from differential.scenarios import RUNS as SCENARIOS
 
 pytestmark = pytest.mark.tcllib
@@ -36,16 +36,23 @@ def _selected(session) -> list:
 
 @pytest.fixture(scope="module")
 def oracle():
-    try:
-        exe = tclsh_cmd()
-    except RuntimeError as e:
-        pytest.fail(str(e))
-    p = subprocess.run(exe, input="puts [package require smtp]; puts [package require tls]",
-                       capture_output=True, text=True)
-    if not p.stdout.startswith("1.5.1\n"):
-        pytest.fail("tcllib 1.21 (smtp 1.5.1) and tcl-tls are needed: apt-get install tcllib tcl-tls "
-                    "(got %r %r)" % (p.stdout, p.stderr))
-    return exe
+    """The host's tcllib, and (for TLS scenarios) one with tcl-tls: the same
+    on Tcl 8.6; tcllib 1.21 on Tcl 8.6 beside a Tcl 9 host (support/oracle.py)."""
+    from support import oracle as host
+
+    exes = []
+    for o in (host.oracle(), host.tls_oracle()):
+        try:
+            p = subprocess.run(o.command(), input="puts [package require smtp]; puts [package require tls]",
+                               capture_output=True, text=True, env=o.environ())
+        except (OSError, RuntimeError) as e:
+            pytest.fail(str(e))
+        if not p.stdout.startswith(o.smtp + "\n") or (o.tls and p.returncode):
+            pytest.fail("tcllib %s (smtp %s)%s needed in %s: apt-get install tcllib tcl-tls "
+                        "(got %r %r)" % (o.tcllib, o.smtp, " and tcl-tls" if o.tls else "",
+                                         o.tclsh, p.stdout, p.stderr))
+        exes.append(o.tclsh)
+    return exes
 
 
 def _verdict(request, name: str) -> Verdict:

@@ -286,10 +286,16 @@ exit 0
 """ % (BIG_BODY_MB, MAXSECS)
 
 
-def run_tcllib(sc: Scenario, tls_context: Optional[ssl.SSLContext], tclsh: str = "tclsh",
+def run_tcllib(sc: Scenario, tls_context: Optional[ssl.SSLContext], tclsh: Optional[str] = None,
                limit: Optional[float] = None) -> Outcome:
-    """Real tcllib in a ``tclsh`` subprocess (killed after ``limit``)."""
+    """Real tcllib in a ``tclsh`` subprocess (killed after ``limit``); by
+    default the host's oracle that has tcl-tls (support/oracle.py)."""
     import dataclasses
+
+    from support import oracle as host
+
+    o = host.tls_oracle()
+    cmd, env = ([tclsh], None) if tclsh else (o.command(), o.environ())
 
     out = Outcome(sc.name)
     fault = dataclasses.replace(sc.fault, release_after=sc.release_at)
@@ -298,7 +304,7 @@ def run_tcllib(sc: Scenario, tls_context: Optional[ssl.SSLContext], tclsh: str =
         script = "set port %d; set big %d; set auth %d\n%s" % (server.port, sc.big, sc.fault.auth, TCLLIB_SCRIPT)
         t0 = time.monotonic()
         try:
-            p = subprocess.run([tclsh], input=script.encode(), capture_output=True, timeout=limit)
+            p = subprocess.run(cmd, input=script.encode(), capture_output=True, timeout=limit, env=env)
             out.elapsed = time.monotonic() - t0
             text = p.stdout.decode("latin-1")
         except subprocess.TimeoutExpired:

@@ -1,0 +1,54 @@
+"""The host Tcl and its tcllib oracle, for tests (``compat-suite/host.py``).
+
+On a Tcl 8.6 host the oracle is Debian's tcllib 1.21, on the default
+``auto_path`` of every Tcl 8.6 interpreter.  :func:`activate` gives a Tcl 9
+host the same set-up with tcllib 2.0: ``TCLLIBPATH`` names its (fetched,
+cached) tree, so every interpreter started afterwards (``tkinter.Tcl()`` in
+this process, ``tclsh9.0`` and ``pysmtp-tclsh`` subprocesses) sees it as an
+installed tcllib.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+_HOST_PY = Path(__file__).resolve().parents[2] / "compat-suite" / "host.py"
+
+
+def _load():
+    name = "pysmtp_compat_host"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, _HOST_PY)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
+host = _load()
+tcl9 = host.tcl9
+tcl_patchlevel = host.tcl_patchlevel
+
+
+def oracle():
+    """The host's :class:`Oracle` (tcllib 1.21 on 8.6, 2.0 on 9)."""
+    return host.oracle()
+
+
+def tls_oracle():
+    """The oracle for scenarios whose server speaks TLS (see host.py)."""
+    return host.tls_oracle()
+
+
+def tclsh() -> str:
+    """The host Tcl's tclsh (``tclsh`` on 8.6, ``tclsh9.0`` on 9)."""
+    return host.oracle().tclsh
+
+
+def activate() -> None:
+    """On a Tcl 9 host, put tcllib 2.0 on every later interpreter's
+    ``auto_path`` (``TCLLIBPATH``).  Raises if it cannot be fetched."""
+    if host.tcl9():
+        os.environ["TCLLIBPATH"] = host.oracle().tcllibpath()
