@@ -228,3 +228,44 @@ def test_n10_texts_in_the_host_tcls_words(ours, theirs):
         host.port("abc")
     assert (str(e.value), e.value.errorcode) == (
         'expected integer but got "abc"', ("TCL", "VALUE", "NUMBER" if TCL9 else "INTEGER"))
+
+
+# -- tcllib 2.0's own fixes, on both hosts -------------------------------------
+
+@pytest.fixture(scope="module")
+def tcllib20():
+    """tcllib 2.0 (mime 1.7.2; it supports Tcl 8.5 and 9) in a second
+    interpreter of the host Tcl, whichever it is."""
+    t = tkinter.Tcl()
+    t.eval("encoding system utf-8")
+    tree = oracle.host._fetch_module().fetch(release="2.0")
+    t.tk.call("set", "::auto_path", (str(tree / "modules"),) + t.tk.splitlist(t.tk.call("set", "::auto_path")))
+    assert t.eval("package require mime 1.7.2") == "1.7.2"
+    return t
+
+
+UPSTREAM_FIXED = {
+    # mime 1.7.1 (M3): no "]" appended to the header lines of a CRLF message
+    "crlf-headers": r'''set m [mime::initialize -string "Content-Type: text/plain\r\nSubject: x\r\n\r\nbody\r\n"]
+        list [mime::getheader $m Subject] [mime::getproperty $m content]''',
+    # mime 1.7.1 (M2): a multipart with another parameter keeps one boundary
+    "multipart-param": r'''set a [mime::initialize -canonical text/plain -string a]
+        set b [mime::initialize -canonical text/html -string "<p>b</p>"]
+        mime::buildmessage [mime::initialize -canonical multipart/related -param {type text/html} -parts [list $a $b]]''',
+    # mime 1.7.1: a parsed multipart regenerates with its own boundary, once
+    "parsed-multipart": r'''mime::buildmessage [mime::initialize -string "Content-Type: multipart/mixed; boundary=\"XX\"\n\n--XX\nContent-Type: text/plain\n\none\n--XX\nContent-Type: application/x-y\nContent-Transfer-Encoding: base64\n\nCg==\n--XX--\n"]''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(UPSTREAM_FIXED))
+def test_same_as_tcllib_2_0_where_it_fixed_1_21(ours, tcllib20, name):
+    """What mime 1.7.1/1.7.2 fixed (tcllib 2.0; upstream's mime-14.0 area)
+    we give as tcllib 2.0 does, on Tcl 8.6 and on Tcl 9."""
+    import re
+
+    def mask(s: str) -> str:
+        return re.sub(r"----- =_[A-Za-z0-9+/=]+", "<B>", re.sub(r"<\d+\.\d+\.\d+@[^>]+>", "<CID>", s))
+
+    mine, tcllib = both(ours, tcllib20, UPSTREAM_FIXED[name])
+    assert mine.startswith("0 ")
+    assert mask(mine) == mask(tcllib)
