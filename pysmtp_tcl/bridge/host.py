@@ -97,9 +97,9 @@ class Host:
             try:
                 n = socket.getservbyname(text, "tcp")
             except (OSError, UnicodeError, ValueError):
-                code = self.tk.call("set", "::errorCode")
+                code = call_string(self.tk, "set", "::errorCode")
                 raise SMTPIOError(str(e), direct=True,
-                                  errorcode=tuple(self.tk.splitlist(code))) from None
+                                  errorcode=tuple(split_list(self.tk, code))) from None
         if n > 0xFFFF:
             raise SMTPIOError("couldn't open socket: port number too high", direct=True)
         if n < 0:  # Tcl hands it to getaddrinfo, which refuses it thus

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from .context import Context, Route
 from .registry import defer, dispatch
+from .values import call_string, split_list
 
 # Packages we provide, with tcllib 1.21's versions so `package require mime
 # 1.4` etc. keep working.
@@ -141,7 +142,7 @@ def install(interp: Any, route: Any = None, config: Any = None, reuse: Any = Non
     tk.call("source", os.path.join(d, "pysmtp_tcl.tcl"))
     tk.eval(_GUARD_TCL)
     # Our dir first on auto_path: a scan then meets our pkgIndex.tcl last.
-    auto_path = [p for p in tk.splitlist(tk.call("set", "::auto_path")) if str(p) != d]
+    auto_path = [p for p in split_list(tk, call_string(tk, "set", "::auto_path")) if p != d]
     tk.call("set", "::auto_path", (d,) + tuple(auto_path))
     packages = []
     for name, version, fname in PACKAGES:

@@ -16,7 +16,7 @@ from .options import (boolean, list_string, refuse_control, refuse_header_inject
                       split_list)
 from .reactor import TclReactor
 from .registry import TclError, TclReturn, tclcommand
-from .values import call_string, tcl_string
+from .values import call_string, split_list, tcl_string
 
 _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
             "-usetls": "usetls", "-tlsimport": "tlsimport",
@@ -115,8 +115,8 @@ def _split_list(ctx: Context, value: str) -> List[str]:
     try:
         return split_list(ctx, value)
     except TclError as e:
-        errorcode = ctx.call("apply", "{v} {catch {llength $v} m o; dict get $o -errorcode}", value)
-        raise TclError(e.message, [str(x) for x in ctx.tk.splitlist(errorcode)]) from None
+        errorcode = call_string(ctx.tk, "apply", "{v} {catch {llength $v} m o; dict get $o -errorcode}", value)
+        raise TclError(e.message, split_list(ctx.tk, errorcode)) from None
 
 
 def _services(ctx: Context) -> Services:
