@@ -3,6 +3,7 @@
 real tcllib as the oracle."""
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import ssl
@@ -37,6 +38,16 @@ _hyp_settings.load_profile(os.environ.get("PYSMTP_TCL_HYPOTHESIS_PROFILE", "gate
 # A Tcl 9 host gets tcllib 2.0 where a Debian Tcl 8.6 host has tcllib 1.21:
 # on every interpreter's auto_path (fetched once; fails loudly if it cannot).
 oracle.activate()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _free_tcl_on_main_thread():
+    """Collect each module's garbage on the main thread: a Tcl interpreter
+    left in a reference cycle (e.g. by an exception's frames) and collected
+    later by a server thread would be deleted off its thread, which makes
+    Tcl abort the process."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from pysmtp_tcl.bridge.values import call_string, list_string, split_list, tcl_s
 from support import oracle
 
 TCL9 = oracle.tcl9()
+# Interpreters made here live as long as the process: freed later by a
+# garbage collection on another thread, Tcl would abort.
+_KEEP: list = []
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +30,7 @@ def theirs():
     t = tkinter.Tcl()
     t.eval("encoding system utf-8")
     assert t.eval("package require mime") == oracle.oracle().mime
+    _KEEP.append(t)
     return t
 
 
@@ -241,6 +245,7 @@ def tcllib20():
     tree = oracle.host._fetch_module().fetch(release="2.0")
     t.tk.call("set", "::auto_path", (str(tree / "modules"),) + t.tk.splitlist(t.tk.call("set", "::auto_path")))
     assert t.eval("package require mime 1.7.2") == "1.7.2"
+    _KEEP.append(t)
     return t
 
 

@@ -8,6 +8,7 @@ Also: ``python -m tests.differential`` prints the same verdicts.
 """
 from __future__ import annotations
 
+import gc
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -62,9 +63,17 @@ def _verdict(request, name: str) -> Verdict:
             if name not in wanted:
                 wanted.append(name)
             ids = compat_ids()
-            with ThreadPoolExecutor(6) as ex:
-                for n, v in zip(wanted, ex.map(lambda n: run_scenario(BY_NAME[n], ids), wanted)):
-                    _verdicts[n] = v
+            # No garbage collection in the worker threads: a Tcl interpreter
+            # an earlier test left in a reference cycle must be freed on the
+            # thread that made it (Tcl aborts the process otherwise).
+            gc.collect()
+            gc.disable()
+            try:
+                with ThreadPoolExecutor(6) as ex:
+                    for n, v in zip(wanted, ex.map(lambda n: run_scenario(BY_NAME[n], ids), wanted)):
+                        _verdicts[n] = v
+            finally:
+                gc.enable()
         return _verdicts[name]
 
 
