@@ -1,4 +1,5 @@
-# mime.tcl -- pysmtp-tcl's drop-in for tcllib's mime package (1.7.0).
+# mime.tcl -- pysmtp-tcl's drop-in for tcllib's mime package (1.7.0 on
+# Tcl 8.6, 1.7.2 on Tcl 9: the version install() set, bridge/host.py).
 #
 # One proc per public command, with tcllib's exact formal arguments (so Tcl
 # itself reports tcllib's "wrong # args" text), delegating to Python.  No
@@ -6,7 +7,8 @@
 # this file again (useLocal), which must give a working package.
 
 package require Tcl 8.5 9
-package provide mime 1.7.0
+source [file join [file dirname [info script]] pysmtp_tcl.tcl]
+package provide mime $::pysmtp_tcl::version(mime)
 
 namespace eval ::mime {
     namespace export {*}{

@@ -18,4 +18,4 @@ proc ::smtp::boolean {value} {
     ::pysmtp_tcl::invoke smtp::boolean [info level 0]
 }
 
-package provide smtp 1.5.1
+package provide smtp $::pysmtp_tcl::version(smtp)

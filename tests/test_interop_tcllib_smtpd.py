@@ -89,7 +89,7 @@ def test_tcllib_smtpd_loads_and_uses_our_mime(smtpd):
     o = oracle.oracle()  # tcllib's smtpd: 1.21's on Tcl 8.6, 2.0's on Tcl 9
     assert interp.eval("package present smtpd") == o.smtpd
     assert interp.eval("package ifneeded smtpd %s" % o.smtpd) == "source %s/smtpd/smtpd.tcl" % o.library
-    assert interp.eval("package present mime") == "1.7.0"
+    assert interp.eval("package present mime") == o.mime
     assert "::pysmtp_tcl::invoke" in interp.eval("info body ::mime::parseaddress")
     assert "::pysmtp_tcl::invoke" in interp.eval("info body ::smtp::sendmessage")
 

@@ -54,7 +54,7 @@ def test_uncaught_error_prints_errorinfo_and_exits_1(tmp_path):
 def test_script_from_stdin():
     r = run_launcher([], stdin='set x [expr {6*7}]\nputs "x=$x"\nputs [package require smtp]\n')
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "x=42\n1.5.1\n"
+    assert r.stdout == "x=42\n%s\n" % oracle.oracle().smtp
 
 
 def test_same_output_as_tclsh_for_a_plain_script(tmp_path):
@@ -73,7 +73,7 @@ def test_shebang_line(tmp_path):
     p = write(tmp_path, "#!%s\nputs [package require mime]\n" % exe)
     os.chmod(p, 0o755)
     r = subprocess.run([str(p)], capture_output=True, text=True)
-    assert r.stdout == "1.7.0\n", r.stderr
+    assert r.stdout == oracle.oracle().mime + "\n", r.stderr
 
 
 def test_packages_are_ours_even_with_tcllib_installed(tmp_path, tcllib_tclsh):
@@ -92,7 +92,7 @@ def test_packages_are_ours_even_with_tcllib_installed(tmp_path, tcllib_tclsh):
 
 
 def test_info_nameofexecutable_runs_scripts_with_our_packages(tmp_path):
-    p = write(tmp_path, 'puts [exec [info nameofexecutable] << {package require smtp; puts [package ifneeded smtp 1.5.1]}]')
+    p = write(tmp_path, 'puts [exec [info nameofexecutable] << {package require smtp; puts [package ifneeded smtp %s]}]' % oracle.oracle().smtp)
     r = run_launcher([str(p)])
     assert r.returncode == 0, r.stderr
     assert "tcllib" not in r.stdout and "smtp.tcl" in r.stdout

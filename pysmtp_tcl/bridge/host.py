@@ -7,15 +7,18 @@ the bridge lets the interpreter itself do what tcllib does with Tcl (``expr``,
 index and ``clock scan`` semantics and wording, ``010`` no longer octal,
 strict ``encoding convertto`` of script text).  This module holds the rest:
 
+* the package versions (tcllib 2.0's ``mime`` 1.7.2 and ``smtp`` 1.5.2);
 * texts the Python side writes in Tcl's words: ``ENOTCONN`` in a connect
   failure, a base64 decoding error;
 * a port read as Tcl's ``socket`` reads it (integer syntax, error text and
   ``-errorcode``);
-* received data decoded as Tcl 8.6 did (``-profile tcl8``), where Tcl 9's
-  strict profile would make ``getbody -decode`` or ``field_decode`` fail on
-  an octet the charset does not define (every binary attachment, charset
-  US-ASCII by default) -- tcllib 2.0 raises there, losing the message for
-  the reader;
+* octets decoded as Tcl 8.6 did, where Tcl 9's strict profile would make
+  ``getbody -decode``, ``field_decode`` or ``word_encode -charset_encoded
+  1`` fail on an octet the charset does not define (every binary
+  attachment, charset US-ASCII by default; a script's Latin-1 text given
+  as UTF-8 octets) -- tcllib 2.0 raises there;
+* ``encodingasciiP`` of a char above U+00FF (tcllib 2.0's ``binary scan``
+  fails on Tcl 9): 0;
 * message text a binary channel cannot hold (chars above U+00FF) written
   as its UTF-8 octets, where Tcl 9 would fail in the middle of
   ``copymessage`` with part of the message written.
@@ -56,6 +59,15 @@ class Host:
         self.tk = tk
         self.patchlevel = call_string(tk, "info", "patchlevel")
         self.major = int(self.patchlevel.split(".")[0])
+
+    @property
+    def package_versions(self) -> dict:
+        """The ``mime`` and ``smtp`` versions we provide: tcllib 1.21's on
+        Tcl 8.6, tcllib 2.0's on Tcl 9 (scripts written for it may ``package
+        require mime 1.7.2``; its 1.7.1/1.7.2 fixes are ours already)."""
+        if self.tcl9:
+            return {"mime": "1.7.2", "smtp": "1.5.2"}
+        return {"mime": "1.7.0", "smtp": "1.5.1"}
 
     @property
     def tcl9(self) -> bool:
@@ -107,13 +119,26 @@ class Host:
                               direct=True)
         return n
 
+    def ascii_line(self, line: str) -> bool:
+        """``mime::encodingasciiP``: tcllib judges each char by ``binary
+        scan $c c``, i.e. by its low byte on Tcl 8.6 (so U+0141 passes);
+        on Tcl 9 that ``binary scan`` fails for a char above U+00FF
+        (tcllib 2.0 raises), and we answer 0: such a char is not ASCII."""
+        from ..mime.transfer import is_ascii_line
+
+        if self.tcl9 and not line.isascii() and max(line) > "\xff":
+            return False
+        return is_ascii_line(line)
+
     # -- encodings ----------------------------------------------------------------
-    def decode_received(self, encoding: str, octets: Any) -> str:
-        """``encoding convertfrom`` of received octets, lenient as on Tcl
-        8.6: an octet the charset does not define becomes the char of the
-        same number (U+0080–U+00FF), where Tcl 9's strict profile raises
-        (and its ``tcl8`` profile reads 0x80–0x9F as cp1252, losing the
-        octet).  Valid data is decoded by Tcl itself on both hosts.
+    def decode_octets(self, encoding: str, octets: Any) -> str:
+        """``encoding convertfrom``, lenient as on Tcl 8.6: an octet the
+        charset does not define becomes the char of the same number
+        (U+0080–U+00FF), where Tcl 9's strict profile raises (and its
+        ``tcl8`` profile reads 0x80–0x9F as cp1252, losing the octet).
+        Valid data is decoded by Tcl itself on both hosts.  Used wherever
+        tcllib decodes octets: ``getbody -decode``, ``field_decode``,
+        ``word_encode -charset_encoded 1``.
 
         :param octets: ``bytes``, or ``str`` of U+0000–U+00FF.
         :raises TclError: for an unknown encoding (Tcl's text).

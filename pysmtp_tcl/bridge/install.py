@@ -10,7 +10,7 @@ from .values import call_string, split_list
 
 # Packages we provide, with tcllib 1.21's versions so `package require mime
 # 1.4` etc. keep working.
-PACKAGES = (("mime", "1.7.0", "mime.tcl"), ("smtp", "1.5.1", "smtp.tcl"))
+PACKAGES = (("mime", "mime.tcl"), ("smtp", "smtp.tcl"))
 
 
 def tcl_dir() -> str:
@@ -140,12 +140,18 @@ def install(interp: Any, route: Any = None, config: Any = None, reuse: Any = Non
         _CONTEXTS[id(tk)] = ctx
     d = tcl_dir()
     tk.call("source", os.path.join(d, "pysmtp_tcl.tcl"))
+    # Versions as the host Tcl's tcllib has them (bridge/host.py); the shims
+    # provide these.
+    versions = ctx.host.package_versions
+    for name, _file in PACKAGES:
+        tk.call("set", "::pysmtp_tcl::version(%s)" % name, versions[name])
     tk.eval(_GUARD_TCL)
     # Our dir first on auto_path: a scan then meets our pkgIndex.tcl last.
     auto_path = [p for p in split_list(tk, call_string(tk, "set", "::auto_path")) if p != d]
     tk.call("set", "::auto_path", (d,) + tuple(auto_path))
     packages = []
-    for name, version, fname in PACKAGES:
+    for name, fname in PACKAGES:
+        version = versions[name]
         packages += [name, version, "::pysmtp_tcl::load %s %s" % (name, _tcl_quote(os.path.join(d, fname)))]
     tk.call("set", "::pysmtp_tcl::packages", tuple(packages))
     handler = tk.call("package", "unknown")
@@ -154,10 +160,10 @@ def install(interp: Any, route: Any = None, config: Any = None, reuse: Any = Non
     # A package already loaded (tcllib's, or ours by an earlier install())
     # is replaced by ours at once; one already found by a scan is made ours;
     # the others are left for the next scan, as tclsh would find them.
-    loaded = [(n, v) for n, v, _ in PACKAGES if str(tk.call("package", "provide", n))]
+    loaded = [(n, versions[n]) for n, _ in PACKAGES if str(tk.call("package", "provide", n))]
     for name, _version in loaded:
         tk.call("package", "forget", name)
-    for name, _version, _file in PACKAGES:
+    for name, _file in PACKAGES:
         if name in dict(loaded) or str(tk.call("package", "versions", name)):
             tk.call("::pysmtp_tcl::reassert", name)
     for name, version in loaded:

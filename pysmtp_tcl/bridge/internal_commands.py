@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..mime.transfer import is_ascii_line
 from .mime_commands import _entity
 from .registry import TclError, tclcommand
 
@@ -22,7 +21,7 @@ _TRUE = ("1", "true", "yes", "on")
 def encodingasciiP(ctx: Any, line: str) -> int:  # noqa: N802 - tcllib's name
     """``mime::encodingasciiP line``: 1 when ``line`` needs no encoding for
     being ASCII (see :func:`pysmtp_tcl.mime.transfer.is_ascii_line`), else 0."""
-    return int(is_ascii_line(line))
+    return int(ctx.host.ascii_line(line))  # Tcl 9: bridge/host.py
 
 
 @tclcommand("mime::getsize")

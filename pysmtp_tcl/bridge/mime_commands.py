@@ -368,7 +368,7 @@ def getbody(ctx: Any, token: str, *args: str) -> Any:
         if not enc:
             raise TclError("-decode failed: can't reversemap charset %s" % charset)
         # received octets: Tcl 8.6's lenient decoding on Tcl 9 too (host.py)
-        result = ctx.host.decode_received(enc, to_tcl(result, ctx.tk))
+        result = ctx.host.decode_octets(enc, to_tcl(result, ctx.tk))
     return result
 
 

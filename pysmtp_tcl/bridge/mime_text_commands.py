@@ -50,18 +50,14 @@ def _octets(data: str) -> Union[bytes, str]:
 
 class TclCodec:
     """:class:`pysmtp_tcl.mime.encoded_words.Codec` on Tcl's ``encoding
-    convertto/convertfrom`` (all Tcl encodings).
-
-    :param received: decoding received text (``field_decode``): octets the
-        charset does not define are read as Tcl 8.6 reads them on Tcl 9
-        too (bridge/host.py); script text (``word_encode``) is converted
-        with the host's own rules (strict on Tcl 9: an error, not 8.6's
-        silent ``?``).
+    convertto/convertfrom`` (all Tcl encodings).  Octets the charset does
+    not define are read as Tcl 8.6 reads them, on Tcl 9 too; text the
+    charset cannot hold is converted by the host's rules (Tcl 9: an error,
+    not 8.6's silent ``?``).  See bridge/host.py.
     """
 
-    def __init__(self, ctx: Any, received: bool = False) -> None:
+    def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
-        self.received = received
 
     def convertto(self, enc: str, text: str) -> str:
         try:
@@ -71,15 +67,10 @@ class TclCodec:
         return tcl_string(self.ctx.tk, out)  # a byte array: one char per octet
 
     def convertfrom(self, enc: str, octets: str) -> str:
-        if self.received:
-            try:
-                return self.ctx.host.decode_received(enc, _octets(octets))
-            except TclError as e:
-                raise encoded_words.WordError(e.message) from None
         try:
-            return call_string(self.ctx.tk, "encoding", "convertfrom", enc, _octets(octets))
-        except tkinter.TclError as e:
-            raise encoded_words.WordError(str(e)) from None
+            return self.ctx.host.decode_octets(enc, _octets(octets))
+        except TclError as e:
+            raise encoded_words.WordError(e.message) from None
 
 
 class TclClock:
@@ -171,7 +162,7 @@ def word_decode(ctx: Any, encoded: str) -> tuple:
 def field_decode(ctx: Any, field: str) -> str:
     """``mime::field_decode field``"""
     try:
-        return encoded_words.field_decode(field, TclCodec(ctx, received=True))
+        return encoded_words.field_decode(field, TclCodec(ctx))
     except encoded_words.Base64Error as e:
         raise TclError(ctx.host.base64_error(e.char, e.position)) from None
     except encoded_words.WordError as e:
