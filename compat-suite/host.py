@@ -121,27 +121,31 @@ def _tcl_word(s: str) -> str:
 def _host_tclsh() -> str:
     """A tclsh of the Tcl that tkinter links."""
     override = os.environ.get("PYSMTP_ORACLE_TCLSH")
-    if override:
-        return override
+    return override or host_program("tclsh")
+
+
+@functools.lru_cache(maxsize=None)
+def host_program(name: str) -> str:
+    """``tclsh`` or ``wish`` of the Tcl that tkinter links: the system's
+    on Tcl 8.6, ``tclsh9.0``/``wish9.0`` beside the Tcl 9 library."""
     level = tcl_patchlevel()
     major_minor = ".".join(level.split(".")[:2])
     if tcl_major() < 9:
-        found = shutil.which("tclsh") or shutil.which("tclsh" + major_minor)
+        found = shutil.which(name) or shutil.which(name + major_minor)
         if not found:
-            raise RuntimeError("tclsh not found: apt-get install tcl tcllib tcl-tls")
+            raise RuntimeError(f"{name} not found: apt-get install tcl tk tcllib tcl-tls")
         return found
     # Tcl 9 keeps its library in a zipfs; the install prefix shows in
     # auto_path (<prefix>/lib) and in the link flags Python was built with.
     libdirs = [p for p in _probe()[1] if not p.startswith("//zipfs:")]
     libdirs += re.findall(r"-L(\S+)", sysconfig.get_config_var("TCLTK_LIBS") or "")
     for lib in libdirs:
-        exe = Path(lib).parent / "bin" / ("tclsh" + major_minor)
+        exe = Path(lib).parent / "bin" / (name + major_minor)
         if exe.is_file() and os.access(exe, os.X_OK):
             return str(exe)
     raise RuntimeError(
-        f"no tclsh{major_minor} beside the Tcl {level} that tkinter links "
-        f"(looked in {', '.join(str(Path(d).parent / 'bin') for d in libdirs)}); "
-        "set PYSMTP_ORACLE_TCLSH"
+        f"no {name}{major_minor} beside the Tcl {level} that tkinter links "
+        f"(looked in {', '.join(str(Path(d).parent / 'bin') for d in libdirs)})"
     )
 
 

@@ -231,7 +231,9 @@ class _Shell:
         tk.call("set", "::argc", len(args))
         tk.call("set", "::tcl_interactive", int(script is None and _stdin_is_tty()))
         if self.kind == "tclsh":
-            tk.call("set", "::tcl_rcFileName", "~/.tclshrc")
+            from .bridge.host import Host  # Tcl 9: no ~ expansion
+
+            tk.call("set", "::tcl_rcFileName", Host(tk).rc_file_name(".tclshrc"))
         self.encoding = encoding
 
     def run_script(self, script: str, error_prefix: str = "") -> int:
@@ -298,7 +300,9 @@ class _Shell:
         except Exception as e:
             _puts_stderr(self.tk, "application-specific initialization failed: %s" % e)
         else:
-            self.tk.call("set", "::tcl_rcFileName", "~/.wishrc")
+            from .bridge.host import Host  # Tcl 9: no ~ expansion
+
+            self.tk.call("set", "::tcl_rcFileName", Host(self.tk).rc_file_name(".wishrc"))
         if script is not None:
             if self.run_script(script, error_prefix="Error in startup script: "):
                 self.finish(1)

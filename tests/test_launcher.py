@@ -174,7 +174,7 @@ def _both(args, stdin=None, env=None, cwd=None):
     e = dict(os.environ)
     e.update(env or {})
     ours = run_launcher(args, stdin=stdin, env=env, cwd=cwd)
-    theirs = subprocess.run(["tclsh"] + args, input=stdin, capture_output=True, text=True,
+    theirs = subprocess.run([oracle.tclsh()] + args, input=stdin, capture_output=True, text=True,
                             env=e, cwd=cwd, timeout=60)
     return ours, theirs
 
@@ -261,7 +261,7 @@ def test_terminal_prompts_results_and_errors_as_tclsh():
     env = dict(os.environ)
     env.pop("DISPLAY", None)
     ours, ours_rc = run_on_pty([_program("pysmtp-tclsh")], REPL_SESSION, env=env)
-    theirs, theirs_rc = run_on_pty(["tclsh"], REPL_SESSION, env=env)
+    theirs, theirs_rc = run_on_pty([oracle.tclsh()], REPL_SESSION, env=env)
     assert (ours, ours_rc) == (theirs, theirs_rc)
     # what the session shows: prompts, continuation prompts, a failing
     # prompt script, the linked tcl_interactive, history

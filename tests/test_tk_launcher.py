@@ -12,6 +12,7 @@ from typing import Dict, List
 import pytest
 
 from conftest import REPO
+from support import oracle
 from support.terminal import run_on_pty
 from support.xserver import LineProcess, Xvfb, close_window, unavailable
 
@@ -61,6 +62,11 @@ def xdisplay():
 
 
 def _exe(name: str) -> str:
+    if name in ("tclsh", "wish"):  # the host Tcl's: wish9.0 beside Tcl 9
+        try:
+            return oracle.program(name)
+        except RuntimeError as e:
+            unavailable(str(e))
     exe = shutil.which(name)
     if exe is None:
         if name.startswith("pysmtp-"):
@@ -187,6 +193,16 @@ def test_wish_arguments_as_wish(xdisplay, tmp_path, args):
     script = tmp_path / "args.tcl"
     script.write_text(WISH_ARGS)
     argv = [str(script) if a == "S" else a for a in args]
+    if oracle.tcl9() and args[0] in ("-f", "-file"):
+        # COMPATIBILITY.md N12: wish 9.0 dropped -f/-file (it runs no script
+        # and waits); pysmtp-wish runs the script as wish 8.6 does.
+        ours = subprocess.run([_exe("pysmtp-wish")] + argv, env=_env(xdisplay), capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert ours.returncode == 0 and ours.stdout.startswith("argv0=args.tcl"), ours.stderr
+        with pytest.raises(subprocess.TimeoutExpired):
+            subprocess.run([_exe("wish")] + argv, env=_env(xdisplay), capture_output=True,
+                           timeout=5, stdin=subprocess.DEVNULL)
+        return
     runs = [subprocess.run([_exe(n)] + argv, env=_env(xdisplay), capture_output=True, text=True,
                            timeout=60, stdin=subprocess.DEVNULL) for n in ("pysmtp-wish", "wish")]
     assert (runs[0].returncode, runs[0].stdout, runs[0].stderr) == \
@@ -220,6 +236,16 @@ def test_wish_without_a_display_as_wish(tmp_path, stdin, args):
     env = dict(os.environ)
     env.pop("DISPLAY", None)
     argv = [str(script) if a == "S" else a for a in args]
+    if oracle.tcl9() and args[0] in ("-f", "-file"):
+        # COMPATIBILITY.md N12: wish 9.0 dropped -f/-file (it runs no script
+        # and waits); pysmtp-wish runs the script as wish 8.6 does.
+        ours = subprocess.run([_exe("pysmtp-wish")] + argv, env=_env(xdisplay), capture_output=True,
+                              text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert ours.returncode == 0 and ours.stdout.startswith("argv0=args.tcl"), ours.stderr
+        with pytest.raises(subprocess.TimeoutExpired):
+            subprocess.run([_exe("wish")] + argv, env=_env(xdisplay), capture_output=True,
+                           timeout=5, stdin=subprocess.DEVNULL)
+        return
     runs = [subprocess.run([_exe(n)] + argv, input=stdin, env=env, capture_output=True,
                            text=True, timeout=60) for n in ("pysmtp-wish", "wish")]
     assert (runs[0].returncode, runs[0].stdout, runs[0].stderr) == \

@@ -8,6 +8,7 @@ index and ``clock scan`` semantics and wording, ``010`` no longer octal,
 strict ``encoding convertto`` of script text).  This module holds the rest:
 
 * the package versions (tcllib 2.0's ``mime`` 1.7.2 and ``smtp`` 1.5.2);
+* ``tcl_rcFileName`` (Tcl 9 expands no ``~``: tclsh9.0 sets the full path);
 * texts the Python side writes in Tcl's words: ``ENOTCONN`` in a connect
   failure, a base64 decoding error;
 * a port read as Tcl's ``socket`` reads it (integer syntax, error text and
@@ -73,6 +74,14 @@ class Host:
     def tcl9(self) -> bool:
         """True on Tcl 9 (strict encoding profiles, new errno texts …)."""
         return self.major >= 9
+
+    def rc_file_name(self, name: str) -> str:
+        """``tcl_rcFileName`` as tclsh/wish set it: ``~/.tclshrc`` on Tcl
+        8.6; on Tcl 9, which expands no ``~`` in file names, the expanded
+        path (``file tildeexpand ~/.tclshrc``)."""
+        if self.tcl9:
+            return call_string(self.tk, "file", "tildeexpand", "~/" + name)
+        return "~/" + name
 
     # -- Tcl's words ------------------------------------------------------------
     @property

@@ -47,6 +47,11 @@ def tclsh() -> str:
     return host.oracle().tclsh
 
 
+def program(name: str) -> str:
+    """The host Tcl's ``tclsh`` or ``wish`` (``wish9.0`` on Tcl 9)."""
+    return host.host_program(name)
+
+
 def activate() -> None:
     """On a Tcl 9 host, put tcllib 2.0 on every later interpreter's
     ``auto_path`` (``TCLLIBPATH``).  Raises if it cannot be fetched."""
