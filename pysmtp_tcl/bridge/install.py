@@ -154,17 +154,17 @@ def install(interp: Any, route: Any = None, config: Any = None, reuse: Any = Non
         version = versions[name]
         packages += [name, version, "::pysmtp_tcl::load %s %s" % (name, _tcl_quote(os.path.join(d, fname)))]
     tk.call("set", "::pysmtp_tcl::packages", tuple(packages))
-    handler = tk.call("package", "unknown")
+    handler = call_string(tk, "package", "unknown")
     if not str(handler).startswith("::pysmtp_tcl::unknown"):
         tk.call("package", "unknown", ("::pysmtp_tcl::unknown", handler))
     # A package already loaded (tcllib's, or ours by an earlier install())
     # is replaced by ours at once; one already found by a scan is made ours;
     # the others are left for the next scan, as tclsh would find them.
-    loaded = [(n, versions[n]) for n, _ in PACKAGES if str(tk.call("package", "provide", n))]
+    loaded = [(n, versions[n]) for n, _ in PACKAGES if call_string(tk, "package", "provide", n)]
     for name, _version in loaded:
         tk.call("package", "forget", name)
     for name, _file in PACKAGES:
-        if name in dict(loaded) or str(tk.call("package", "versions", name)):
+        if name in dict(loaded) or call_string(tk, "package", "versions", name):
             tk.call("::pysmtp_tcl::reassert", name)
     for name, version in loaded:
         tk.call("package", "require", name, version)
@@ -243,7 +243,7 @@ def uninstall(interp: Any) -> None:
         except Exception:  # already gone with the interpreter
             pass
         try:
-            handler = tk.splitlist(tk.call("package", "unknown"))
+            handler = split_list(tk, call_string(tk, "package", "unknown"))
             if len(handler) == 2 and handler[0] == "::pysmtp_tcl::unknown":
                 tk.call("package", "unknown", handler[1])
         except Exception:

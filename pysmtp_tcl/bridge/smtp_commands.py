@@ -152,7 +152,7 @@ def _deliver(ctx: Context, req: SendRequest, o: Dict[str, Any], debug: Any) -> L
     from ..delivery.deliver import DeliveryError, ScriptSide
     from ..delivery.sendmail import HandoffError
 
-    script = str(ctx.call("apply", "{} {if {[info script] ne {}} {file normalize [info script]}}"))
+    script = call_string(ctx.tk, "apply", "{} {if {[info script] ne {}} {file normalize [info script]}}")
     side = ScriptSide(debug=o["debug"], maxsecs=o["maxsecs"], queue=o["queue"],
                       atleastone=o["atleastone"], client=o["client"], script=script, warn=ctx.write_stderr,
                       pipelining=o["pipelining"],
