@@ -236,16 +236,6 @@ def test_wish_without_a_display_as_wish(tmp_path, stdin, args):
     env = dict(os.environ)
     env.pop("DISPLAY", None)
     argv = [str(script) if a == "S" else a for a in args]
-    if oracle.tcl9() and args[0] in ("-f", "-file"):
-        # COMPATIBILITY.md N12: wish 9.0 dropped -f/-file (it runs no script
-        # and waits); pysmtp-wish runs the script as wish 8.6 does.
-        ours = subprocess.run([_exe("pysmtp-wish")] + argv, env=_env(xdisplay), capture_output=True,
-                              text=True, timeout=60, stdin=subprocess.DEVNULL)
-        assert ours.returncode == 0 and ours.stdout.startswith("argv0=args.tcl"), ours.stderr
-        with pytest.raises(subprocess.TimeoutExpired):
-            subprocess.run([_exe("wish")] + argv, env=_env(xdisplay), capture_output=True,
-                           timeout=5, stdin=subprocess.DEVNULL)
-        return
     runs = [subprocess.run([_exe(n)] + argv, input=stdin, env=env, capture_output=True,
                            text=True, timeout=60) for n in ("pysmtp-wish", "wish")]
     assert (runs[0].returncode, runs[0].stdout, runs[0].stderr) == \
