@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from support import oracle
 from support.mimewalk import Error, bodies, ours_interp, parse, tcllib_interp
 
 pytestmark = pytest.mark.tcllib
@@ -95,7 +96,9 @@ def test_base64_single_leftover_char_is_still_an_error():
     msg = b"Content-Transfer-Encoding: base64\n\naGkhA\n"
     for how in HOW:
         assert ours(msg, how) == theirs(msg, how)
-    assert ours(msg)["body"] == Error('invalid base64 character "A" at position 4')
+    # the host Tcl's words (N10): Tcl 9 adds the code point
+    assert ours(msg)["body"] == Error('invalid base64 character "A" %sat position 4'
+                                      % ("(U+000041) " if oracle.tcl9() else ""))
 
 
 # --- RFC 2045 §5.2, §6.1, §6.4 defaults -------------------------------------------
@@ -271,11 +274,17 @@ def test_us_ascii_label_with_utf8_octets_reads_as_utf8():
     """Octets above 0x7F cannot be US-ASCII; valid UTF-8 is read as UTF-8
     (M28).  tcllib's ascii conversion gives one char per octet (mojibake);
     other labels and other octets convert as in tcllib."""
+    # On Tcl 9, tcllib 2.0's strict ascii conversion fails instead (N3).
+    strict = "unexpected byte sequence starting at index 3: '\\xC3'" if oracle.tcl9() else None
     for ctype in (b"", b"Content-Type: text/plain\n", b"Content-Type: text/plain; charset=us-ascii\n"):
         msg = ctype + b"\ncaf\xc3\xa9\n"
         assert ours_both(msg, decode=True)["text"] == "caf\xe9\n"
-        assert theirs(msg, decode=True)["text"] == "caf\xc3\xa9\n"
+        assert theirs(msg, decode=True)["text"] == (strict or "caf\xc3\xa9\n")
     for msg in (b"\ncaf\xe9\n", b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xc3\xa9\n"):
+        if strict and b"charset" not in msg:
+            # N3: we read the undefined octet as tcllib 1.21 does
+            assert ours_both(msg, decode=True)["text"] == "caf\xe9\n"
+            continue
         assert ours_both(msg, decode=True) == theirs(msg, decode=True)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import socket
 from typing import Any, Optional
 
@@ -39,6 +40,7 @@ from .values import call_string, split_list, tcl_string
 
 __all__ = ["Host"]
 
+_BASE64_8 = re.compile(r'invalid base64 character "(.)" at position (\d+)', re.S)
 # Reads a port as Tcl's socket command does (TclSockGetPort: Tcl_GetIntFromObj,
 # whose error text and -errorcode `string repeat` shares on 8.6 and 9).
 _PORT = "{p} {string repeat {} $p; expr {$p + 0}}"
@@ -101,6 +103,15 @@ class Host:
             return 'invalid base64 character "%s" (U+%06X) at position %d' % (
                 char, ord(char), position)
         return 'invalid base64 character "%s" at position %d' % (char, position)
+
+    def reword(self, message: str) -> str:
+        """A core error message in this host Tcl's words (the cores write
+        Tcl 8.6's: ``invalid base64 character "X" at position N``)."""
+        if self.tcl9:
+            m = _BASE64_8.fullmatch(message)
+            if m:
+                return self.base64_error(m.group(1), int(m.group(2)))
+        return message
 
     def port(self, text: str) -> int:
         """A port as Tcl's ``socket`` reads it on this host: Tcl's integer

@@ -81,7 +81,7 @@ def _guard(fn):
         try:
             return fn(ctx, *args)
         except (MimeError, HeaderValueError) as e:
-            raise TclError(str(e))
+            raise TclError(ctx.host.reword(str(e)))
         except tkinter.TclError as e:
             raise TclError(str(e))
     run.__name__ = fn.__name__
@@ -473,7 +473,7 @@ def _deliver(ctx: Any, e: Entity, call: Any, bs: "_BlockSize") -> Tuple[int, Any
     except _Stop as stop:
         return call("error", stop.result)
     except BodyError as err:
-        return call("error", str(err))
+        return call("error", ctx.host.reword(str(err)))
     return call("end")
 
 

@@ -18,12 +18,16 @@ _interps: Dict[str, Any] = {}
 
 
 def tcllib_interp() -> tkinter.Tcl:
-    """One interpreter with Debian's tcllib 1.21 ``mime`` (the oracle)."""
+    """One interpreter with the host's tcllib ``mime`` (the oracle: 1.21 on
+    Tcl 8.6, 2.0 on Tcl 9; support/oracle.py)."""
     if "tcllib" not in _interps:
+        from support import oracle
+
+        o = oracle.oracle()
         t = tkinter.Tcl()
         t.eval("encoding system utf-8")
-        assert t.eval("package require mime") == "1.7.0"
-        assert "tcllib1.21" in t.eval("package ifneeded mime 1.7.0")
+        assert t.eval("package require mime") == o.mime
+        assert t.eval("package ifneeded mime %s" % o.mime).startswith("source " + o.library)
         _interps["tcllib"] = t
     return _interps["tcllib"]
 
