@@ -179,16 +179,16 @@ def test_n5_copymessage_to_a_binary_channel(ours, theirs, tmp_path):
         list $c $m $d""" % (out, out)
     mine = ours.tcl.tk.splitlist(ours.eval(script))
     tcllib = theirs.tk.splitlist(theirs.eval(script))
+    assert mine[:2] == ("0", "")  # the whole message, on both hosts
+    body = mine[2].split("\n\n", 1)[1].encode("latin-1")
     if TCL9:
-        assert mine[:2] == ("0", "")
-        data = mine[2].encode("latin-1")
-        assert b"Subject: Pr\xc3\xa9 \xe2\x82\xac\r\n" in data.replace(b"\n", b"\r\n")
-        assert data.endswith(b"\n\nh\xc3\xa9 \xe2\x82\xac")  # the whole message
+        # the text above U+00FF went as UTF-8 octets, the message to its end
+        assert body == b"h\xc3\xa9 \xe2\x82\xac"
         assert tcllib[0] == "1" and "error writing" in tcllib[1]
-        assert "h" not in tcllib[2].split("\n\n", 1)[-1]  # tcllib stopped mid-header
-    else:
-        assert (mine[0], mine[1]) == (tcllib[0], tcllib[1]) == ("0", "")
-        assert _masked(mine[2]) == _masked(tcllib[2])
+        assert "h" not in tcllib[2].split("\n\n", 1)[-1]  # tcllib stopped mid-message
+    else:  # Tcl 8.6 left as tcllib 1.21: the low 8 bits of such a char
+        assert tcllib[:2] == ("0", "")
+        assert body == tcllib[2].split("\n\n", 1)[1].encode("latin-1") == b"h\xe9 \xac"
 
 
 def _masked(text: str) -> str:
