@@ -31,12 +31,15 @@ import email.policy
 import os
 import re
 
+import tkinter
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pysmtp_tcl import Interpreter
 from pysmtp_tcl.mime.headerwriter import idna_domain_label
+from support import oracle
 from test_mime_differential import normalise_tcllib
 from test_rfc_generate import tcllib
 
@@ -266,7 +269,15 @@ def test_buildmessage_three_ways(s):
     check_with_email(s, raw, meant, headers, notes)
     COUNTS["email: documented (%s)" % ", ".join(sorted(notes)) if notes else "email: agree"] += 1
 
-    theirs = build(tcllib(), vars_, make)
+    try:
+        theirs = build(tcllib(), vars_, make)
+    except tkinter.TclError as e:
+        # COMPATIBILITY.md N14: on Tcl 9 tcllib 2.0's buildmessage fails on a
+        # string body with chars above U+00FF; ours sends them as UTF-8 (M6)
+        if not (oracle.tcl9() and str(e).startswith("expected code point values below 0xff")):
+            raise
+        COUNTS["tcllib: documented (N14)"] += 1
+        return
     mine, theirs_m = mask(raw), normalise_tcllib(mask(theirs))
     if mine == theirs_m:
         COUNTS["tcllib: identical"] += 1

@@ -14,6 +14,7 @@ import pytest
 
 from pysmtp_tcl.mime.contenttype import parse_content_type
 from pysmtp_tcl.mime.encoded_words import field_decode, word_encode
+from support import oracle
 from test_mime_text_oracle import needs_tclsh, ours, tcllib  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.tcllib, needs_tclsh]
@@ -159,7 +160,15 @@ DATES_RIGHT = [
 
 @pytest.mark.parametrize("date, seconds", DATES_RIGHT)
 def test_date_already_right(tcllib, ours, date, seconds):
-    assert clock(ours, date) == clock(tcllib, date) == (0, str(seconds))
+    theirs = clock(tcllib, date)
+    if oracle.tcl9() and theirs[0] == 1:
+        # COMPATIBILITY.md N13: Tcl 9's clock scan refuses comments, white
+        # space around ":" and a day name that does not match; tcllib 2.0
+        # then fails, we still read the date as RFC 5322 (and 8.6) do.
+        assert theirs[1].startswith("unable to ")
+        assert clock(ours, date) == (0, str(seconds))
+        return
+    assert clock(ours, date) == theirs == (0, str(seconds))
     assert clock(ours, date, "proper") == clock(tcllib, date, "proper")
 
 
