@@ -34,7 +34,6 @@ from typing import Any, Optional
 
 import tkinter
 
-from ..mime import encoded_words  # noqa: F401 - registers the pysmtp_tcl_latin1 handler
 from .registry import TclError
 from .values import call_string, split_list, tcl_string
 
@@ -172,7 +171,9 @@ class Host:
         if encoding in ("ascii", "iso8859-1", "binary"):
             return data.decode("latin-1")
         if encoding == "utf-8":
-            return data.decode("utf-8", "pysmtp_tcl_latin1")  # mime/encoded_words.py
+            from ..mime import encoded_words  # noqa: F401 - registers pysmtp_tcl_latin1
+
+            return data.decode("utf-8", "pysmtp_tcl_latin1")
         out, i = [], 0
         while i < len(data):  # other charsets: Tcl's decoder between bad octets
             text, fail = split_list(self.tk, call_string(self.tk, "apply", _DECODE_UPTO,
