@@ -24,7 +24,7 @@ package require smtp
 set t [mime::initialize -canonical text/plain -string "hello"]
 set code [catch {smtp::sendmessage $t -servers localhost -ports 25 -originator joe@example.com \
     -recipients %(rcpt)s %(extra)s} r opts]
-list $code $r [expr {[dict exists $opts -errorcode] ? [dict get $opts -errorcode] : ""}] $::errorInfo
+list $code $r [expr {[dict exists $opts -errorcode] ? [dict get $opts -errorcode] : ""}] [expr {[info exists ::errorInfo] ? $::errorInfo : ""}]
 """
 
 
