@@ -41,7 +41,10 @@ from typing import Callable, List, Optional
 from .server import GREETING_TEXT, NORMAL, Fault
 
 #: text families (regular expressions, searched)
-EOF = r"premature end-of-file from server|connection reset by peer|broken pipe|socket is not connected"
+# (Tcl's ENOTCONN text: "socket is not connected" on 8.6, "transport endpoint
+# is not connected" on Tcl 9 -- COMPATIBILITY.md N10)
+EOF = (r"premature end-of-file from server|connection reset by peer|broken pipe|socket is not connected"
+       r"|transport endpoint is not connected")
 WRITE = r"error writing|premature end-of-file|connection reset by peer|broken pipe"
 TIMEOUT = r"timed out"
 TOO_LONG = r"long"          # a reply line over the client's cap
