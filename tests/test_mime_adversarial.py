@@ -14,18 +14,22 @@ import pytest
 
 from pysmtp_tcl import Interpreter
 
+from support.oracle import oracle
+
 pytestmark = pytest.mark.tcllib
 
 _TCLLIB = None
 
 
 def tcllib() -> tkinter.Tcl:
-    """Real tcllib 1.21 in an interpreter of this process."""
+    """The host's real tcllib (1.21 on Tcl 8.6, 2.0 on Tcl 9:
+    tests/support/oracle.py) in an interpreter of this process."""
     global _TCLLIB
     if _TCLLIB is None:
         _TCLLIB = tkinter.Tcl()
         _TCLLIB.eval("encoding system utf-8")
-        assert _TCLLIB.eval("package require mime") == "1.7.0"
+        oracle().load_into(_TCLLIB)
+        assert _TCLLIB.eval("package require mime") == oracle().mime
     return _TCLLIB
 
 

@@ -37,7 +37,7 @@ import tkinter
 from .registry import TclError
 from .values import call_string, split_list, tcl_string
 
-__all__ = ["Host"]
+__all__ = ["Host", "from_utf8"]
 
 _BASE64_8 = re.compile(r'invalid base64 character "(.)" at position (\d+)', re.S)
 # Reads a port as Tcl's socket command does (TclSockGetPort: Tcl_GetIntFromObj,
@@ -46,6 +46,18 @@ _PORT = "{p} {string repeat {} $p; expr {$p + 0}}"
 # Tcl 9: decode strictly up to the first octet the charset does not define.
 _DECODE_UPTO = ("{enc data} {list [encoding convertfrom -profile strict -failindex i $enc $data]"
                 " $i}")
+
+
+def from_utf8(tk: Any, data: bytes) -> Any:
+    """The Tcl string whose UTF-8 form is ``data`` (which may hold a lone
+    surrogate as CESU-8, as Tcl itself holds one).  Tcl 8.6 reads such
+    octets leniently; Tcl 9's default ``strict`` profile refuses them
+    ("unexpected byte sequence"), its ``tcl8`` profile reads them as 8.6
+    does, giving the char the script had (U+D800 stays U+D800)."""
+    try:
+        return tk.call("encoding", "convertfrom", "utf-8", data)
+    except tkinter.TclError:
+        return tk.call("encoding", "convertfrom", "-profile", "tcl8", "utf-8", data)
 
 
 class Host:

@@ -120,7 +120,8 @@ def to_tcl(value: Any, tk: Any = None) -> Any:
         except UnicodeEncodeError:
             if tk is None:
                 raise
-            return tk.call("encoding", "convertfrom", "utf-8", _utf8(value))
+            from .host import from_utf8   # rare path; host imports this module
+            return from_utf8(tk, _utf8(value))
     if isinstance(value, (list, tuple)):
         return tuple(to_tcl(v, tk) for v in value)
     if isinstance(value, bool):

@@ -7,9 +7,10 @@ same table, including its gaps (``cp874`` has no MIME name, etc.).
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple
+import codecs
+from typing import Dict, Optional, Tuple
 
-__all__ = ["mapencoding", "reversemapencoding", "ENCODINGS"]
+__all__ = ["mapencoding", "reversemapencoding", "ENCODINGS", "text_codec"]
 
 #: (Tcl encoding, preferred MIME charset or "" when tcllib knows none)
 _ENC_LIST: Tuple[Tuple[str, str], ...] = (
@@ -108,3 +109,28 @@ def mapencoding(enc: str) -> str:
 def reversemapencoding(charset: str) -> str:
     """Tcl encoding name for MIME ``charset`` (case-insensitive), or ``""``."""
     return _REVERSE.get(charset.lower(), "")
+
+
+#: Python text codecs that are no charsets: their names come from a sender,
+#: and what they do with octets differs between Python releases (3.13's
+#: ``punycode`` decodes ``ab\xffAc`` where 3.11 raises).
+_NOT_CHARSETS = frozenset({"idna", "punycode", "undefined", "unicode_escape",
+                           "raw_unicode_escape", "mbcs", "oem"})
+
+
+def text_codec(charset: str) -> Optional[str]:
+    """Python's codec name for the MIME ``charset`` (a label from a message
+    or a script), or ``None`` when Python has no text codec for it.
+
+    Not charsets, hence ``None``: Python's bytes-to-bytes codecs (``base64``,
+    ``rot13``, ``zlib``, ``hex``, ``uu``, ``bz2``, ``quopri``, which
+    ``str.encode`` refuses) and its codecs of Python's own (``idna``,
+    ``punycode``, ``undefined``, ``unicode_escape``, ...).
+    """
+    try:
+        info = codecs.lookup(charset)
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name

@@ -10,9 +10,9 @@ exactly the parameters the message had.
 """
 from __future__ import annotations
 
-import codecs
 import re
 from typing import Dict, List, Set, Tuple
+from .charsets import text_codec
 
 __all__ = ["decode_rfc2231"]
 
@@ -37,12 +37,12 @@ def _decode(data: bytes, charset: str) -> str:
     name: Python also knows ``rot13``, ``base64``, ``zlib`` (bytes-to-bytes
     codecs, refused by ``bytes.decode``) and ``idna``/``punycode``/
     ``undefined`` (which fail on any input or on ``errors="replace"``)."""
-    try:
-        info = codecs.lookup(charset)
-        if getattr(info, "_is_text_encoding", True):
-            return data.decode(info.name, "replace")
-    except (LookupError, UnicodeError, ValueError):
-        pass
+    name = text_codec(charset)
+    if name is not None:
+        try:
+            return data.decode(name, "replace")
+        except (UnicodeError, ValueError):
+            pass
     return data.decode("latin-1")
 
 
