@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 import re
 import stat
-from typing import Callable, Iterable, Iterator, List, Optional, Union
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple, Union
 
 from .contenttype import boundary_of, format_content_type
-from .headers import ScriptValue, check_header_value, fold_long_lines
+from .headers import MAX_LINE, ScriptValue, check_header_value, fold_long_lines
 from .headerwriter import wire_field
 from .ids import make_boundary
 from .model import Entity, FinalizedPartError, MimeError
@@ -95,16 +95,10 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
         fields.append(("Content-Transfer-Encoding", te))
     fields.append(("Content-Type", format_content_type(entity, boundary, wire=True,
                                                       charset=plan.charset)))
-    head: List[Chunk] = []
-    for name, value in fields:
-        check_header_value(name, value)
-        if isinstance(value, ScriptValue):
-            head.append(fold_long_lines(wire_field(name, value, utf8)) + "\n")
-        else:
-            head.append(_parsed(entity, fold_long_lines("%s: %s" % (name, value)) + "\n"))
-    _write_joined(head, write)
+    head = _head(entity, fields, utf8)
 
     if entity.value == "parts":
+        _write_joined(head, write)
         if entity.content.startswith("message/"):
             write("\n")
             if entity.parts:
@@ -116,15 +110,22 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
         write(_parsed(entity, "\n--%s--\n" % boundary))
         return
 
-    write("\n")
     # a part upgraded for a long line or NUL is written exactly as with an
     # explicit -encoding quoted-printable / base64 (its octets, CR included)
     encode = (entity.canonical or upgraded) and te in ("base64", "quoted-printable")
     converter = te if encode else ""
     if converter == "quoted-printable" and not entity.content.startswith(("text/", "message/")):
         converter = "binary-qp"  # line breaks are data here (RFC 2045 §6.7 (4))
+    head.append("\n")
     if entity.value == "string":
         text = entity.string
+        if not converter and plan.octets is None and len(text) <= _TEXT_BLOCK:
+            # a small body written as it is: one chunk with the header
+            head.append(text)
+            _write_joined(head, write)
+            return
+    _write_joined(head, write)
+    if entity.value == "string":
         if plan.octets is not None:
             # the octets the charset parameter names (a text body)
             if encode or plan.octets != text.encode("utf-8", "surrogatepass"):
@@ -138,6 +139,34 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
         _write_string(text, converter, write, wire, spans)
     else:
         _write_file(entity, converter, write, wire, spans)
+
+
+# the lines of a header that can go out as they are: no line break, CR or
+# NUL (RFC 5322 §2.2), none longer than 998 octets (§2.1.1)
+_BREAK_OR_NUL = re.compile("[\r\x00]")
+_LONG_LINE = re.compile("[^\n]{%d}" % (MAX_LINE + 1))
+
+
+def _head(entity: Entity, fields: List[Tuple[str, str]], utf8: bool) -> List[Chunk]:
+    """The header fields as written (:func:`generate`), one line each,
+    ``"\\n"`` after each: a list of pieces for :func:`_write_joined`."""
+    if not entity.header_octets:
+        # The usual header: ASCII one-line fields, none too long.  Every
+        # check and writer below would give it back unchanged: each field
+        # is "Name: value" (wire_field, fold_long_lines) and passes
+        # check_header_value.  One pass at C speed.
+        text = "".join(["%s: %s\n" % nv for nv in fields])
+        if (text.isascii() and text.count("\n") == len(fields) and _BREAK_OR_NUL.search(text) is None
+                and (len(text) <= MAX_LINE or _LONG_LINE.search(text) is None)):
+            return [text]
+    head: List[Chunk] = []
+    for name, value in fields:
+        check_header_value(name, value)
+        if isinstance(value, ScriptValue):
+            head.append(fold_long_lines(wire_field(name, value, utf8)) + "\n")
+        else:
+            head.append(_parsed(entity, fold_long_lines("%s: %s" % (name, value)) + "\n"))
+    return head
 
 
 def _parsed(entity: Entity, text: str) -> Chunk:

@@ -32,7 +32,13 @@ def unique_id() -> str:
     (RFC 2045 §7 / RFC 5322 §3.6.4 msg-id form)."""
     with _lock:
         n = next(_counter)
-    return "<%d.%d.%d@%s>" % (os.getpid(), int(time.time()), n, tcl_hostname())
+    return "<%d.%d.%d@%s>" % (_pid[0], int(time.time()), n, tcl_hostname())
+
+
+# os.getpid() is a system call each time: kept, and renewed in a forked child
+_pid = [os.getpid()]
+if hasattr(os, "register_at_fork"):  # (not on Windows: no fork there)
+    os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
 
 
 def make_boundary(seed: str = "") -> str:

@@ -8,7 +8,6 @@ window of a file, or subordinate parts.
 """
 from __future__ import annotations
 
-import copy
 import os
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -220,9 +219,10 @@ class Entity:
 
     def shallow_copy(self) -> "Entity":
         """A copy with its own header table, sharing body and parts."""
-        c = copy.copy(self)
+        c = object.__new__(type(self))  # copy.copy's result, without its generic protocol
+        c.__dict__.update(self.__dict__)
         c.headers = self.headers.copy()
-        c.params = copy.copy(self.params)
+        c.params = list(self.params)
         c.token = None
         return c
 
@@ -257,7 +257,16 @@ class Entity:
         :raises MimeError: for Content-Type etc. (``key NAME may not be set``).
         :raises HeaderValueError: for injected line breaks.
         """
+        return self.derived(pairs)
+
+    def derived(self, pairs: Iterable[Tuple[str, str]] = (), without: Iterable[str] = ()) -> "Entity":
+        """:meth:`with_headers_appended`, with the headers named in
+        ``without`` deleted from the copy first (absent ones are skipped):
+        the outgoing copy ``smtp::sendmessage`` sends, made in one copy."""
         c = self.shallow_copy()
+        for name in without:
+            if name in c.headers:
+                c.set_header(name, "", "delete")
         for k, v in pairs:
             c.set_header(k, v, "append")
         return c
