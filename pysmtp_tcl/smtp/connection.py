@@ -15,7 +15,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Optional, Protocol, Tuple
 
-from .replies import MAX_LINE
+from .replies import MAX_LINE, Reply, parse_reply
 
 if TYPE_CHECKING:
     import ssl
@@ -114,29 +114,16 @@ class Connection:
             "sockN": socket is not connected`` when no address accepts, as
             tcllib reports an asynchronous connect failure.
         """
-        try:
-            try:
-                # an ASCII name as octets: Python's (slow) IDNA codec adds
-                # nothing for it, and a name it would refuse goes on below
-                infos = socket.getaddrinfo(host.encode("ascii") if host.isascii() else host, port, 0,
-                                           socket.SOCK_STREAM)
-            except (UnicodeError, ValueError):
-                # A name Python's IDNA codec refuses (a control character,
-                # U+2028, an over-long label, NUL): hand the resolver the
-                # octets Tcl's socket would (UTF-8, NUL as C0 80), so the
-                # error is the resolver's, as in Tcl, never Python's text.
-                infos = socket.getaddrinfo(host.encode("utf-8", "surrogatepass").replace(b"\0", b"\xc0\x80"),
-                                           port, 0, socket.SOCK_STREAM)
-        except socket.gaierror as e:
-            raise SMTPIOError("couldn't open socket: " + (e.strerror or str(e)), e.errno,
-                              direct=True) from None
-        except (UnicodeError, OverflowError, TypeError, ValueError):
-            raise SMTPIOError("couldn't open socket: Name or service not known", direct=True) from None
+        infos = _literal_address(host, port)  # an IP address: nothing to resolve
+        if infos is None:
+            infos = _resolve(host, port)
         last: Optional[int] = None
         deadline = None if timeout is None else time.monotonic() + timeout
         for family, type_, proto, _, addr in infos:
-            sock = socket.socket(family, type_, proto)
-            sock.setblocking(False)
+            # created non-blocking (no second system call to make it so)
+            sock = socket.socket(family, type_ | _NONBLOCK, proto)
+            if not _NONBLOCK:
+                sock.setblocking(False)
             try:
                 sock.connect(addr)
             except BlockingIOError:
@@ -247,6 +234,22 @@ class Connection:
             raw = raw[:-1]
         return raw.decode("latin-1")
 
+    def has_line(self) -> bool:
+        """Whether a complete line has been received and not read."""
+        return b"\n" in self._buf
+
+    def take_reply(self) -> Optional[Reply]:
+        """A whole reply already received, of the usual shape
+        (:func:`~.replies.parse_reply`), or ``None``: never waits, never
+        reads the socket."""
+        if not self._buf:
+            return None
+        got = parse_reply(self._buf)
+        if got is None:
+            return None
+        del self._buf[:got[1]]
+        return got[0]
+
     def read_line(self, timeout: Optional[float]) -> str:
         """Next line from the server without its line end, as tcllib reads
         it (binary channel: each octet one char).
@@ -258,32 +261,39 @@ class Connection:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            i = self._buf.find(b"\n")
-            if i >= 0:
-                raw = bytes(self._buf[:i])
-                del self._buf[: i + 1]
-                if raw.endswith(b"\r"):
-                    raw = raw[:-1]
-                return raw.decode("latin-1")
-            if len(self._buf) > MAX_LINE:
-                raise SMTPIOError("reply line longer than %d octets" % MAX_LINE)
-            if self._eof:
-                raise SMTPIOError(PREMATURE_EOF)
-            if self.sock is None:
-                raise SMTPIOError('can not find channel named "%s"' % self.name)
-            try:
-                chunk = self.sock.recv(65536)
-            except (BlockingIOError, _WantRead):
-                self._wait(False, deadline)
-                continue
-            except _WantWrite:
-                self._wait(True, deadline)
-                continue
-            except OSError as e:
-                raise SMTPIOError('error reading "%s": %s' % (self.name, _posix_text(e)), e.errno) from None
-            if not chunk:
-                raise SMTPIOError(PREMATURE_EOF)
-            self._buf += chunk
+            line = self.next_line()
+            if line is not None:
+                return line
+            self.fill(deadline)
+
+    def fill(self, deadline: Optional[float]) -> None:
+        """Receive what the server sent, waiting until ``deadline``
+        (``time.monotonic()`` seconds; ``None``: no limit) when nothing has
+        come yet; may return having received nothing (call again).
+
+        :raises SMTPIOError: as :meth:`read_line` (a line longer than
+            :data:`~.replies.MAX_LINE` octets: when this much is buffered
+            without a line end).
+        """
+        if len(self._buf) > MAX_LINE:
+            raise SMTPIOError("reply line longer than %d octets" % MAX_LINE)
+        if self._eof:
+            raise SMTPIOError(PREMATURE_EOF)
+        if self.sock is None:
+            raise SMTPIOError('can not find channel named "%s"' % self.name)
+        try:
+            chunk = self.sock.recv(65536)
+        except (BlockingIOError, _WantRead):
+            self._wait(False, deadline)
+            return
+        except _WantWrite:
+            self._wait(True, deadline)
+            return
+        except OSError as e:
+            raise SMTPIOError('error reading "%s": %s' % (self.name, _posix_text(e)), e.errno) from None
+        if not chunk:
+            raise SMTPIOError(PREMATURE_EOF)
+        self._buf += chunk
 
     def poll_input(self, data_only: bool = False) -> bool:
         """Take in whatever the server has sent, without waiting.
@@ -329,6 +339,52 @@ class Connection:
             finally:
                 self.sock = None
                 self._buf.clear()
+
+
+def _resolve(host: str, port: int) -> list:
+    """``getaddrinfo`` for TCP, failing as Tcl's ``socket`` does."""
+    try:
+        try:
+            # an ASCII name as octets: Python's (slow) IDNA codec adds
+            # nothing for it, and a name it would refuse goes on below
+            return socket.getaddrinfo(host.encode("ascii") if host.isascii() else host, port, 0,
+                                      socket.SOCK_STREAM)
+        except (UnicodeError, ValueError):
+            # A name Python's IDNA codec refuses (a control character,
+            # U+2028, an over-long label, NUL): hand the resolver the
+            # octets Tcl's socket would (UTF-8, NUL as C0 80), so the
+            # error is the resolver's, as in Tcl, never Python's text.
+            return socket.getaddrinfo(host.encode("utf-8", "surrogatepass").replace(b"\0", b"\xc0\x80"),
+                                      port, 0, socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise SMTPIOError("couldn't open socket: " + (e.strerror or str(e)), e.errno,
+                          direct=True) from None
+    except (UnicodeError, OverflowError, TypeError, ValueError):
+        raise SMTPIOError("couldn't open socket: Name or service not known", direct=True) from None
+
+
+#: socket type flag: create the socket non-blocking (Linux); 0 elsewhere
+_NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+
+
+def _literal_address(host: str, port: int) -> Optional[list]:
+    """What ``getaddrinfo(host, port, 0, SOCK_STREAM)`` returns for an IPv4
+    or IPv6 address in its standard text form (``127.0.0.1``, ``::1``),
+    without calling the resolver; ``None`` for anything else (names,
+    scoped or abbreviated forms such as ``127.1``, which the resolver
+    reads its own way)."""
+    if not host or not host.isascii():
+        return None
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except (OSError, ValueError):
+            continue
+        if not 0 <= port <= 65535:
+            return None
+        addr = (host, port) if family == socket.AF_INET else (host, port, 0, 0)
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", addr)]
+    return None
 
 
 def _posix_text(e: OSError) -> str:

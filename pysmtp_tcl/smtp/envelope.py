@@ -108,8 +108,18 @@ class _Headers:
         return ",".join(self.values[lower])
 
 
+def _names(pl: str, pm: str) -> Dict[str, Tuple[str, str]]:
+    # lower-case key -> (lower-case, Mixed) names, with a Resent- prefix or not
+    return {m.lower(): (pl + m.lower(), pm + m) for m in
+            ("From", "Sender", "To", "cc", "Dcc", "Bcc", "Date", "Message-ID")}
+
+
+_NAMES = _names("", "")
+_RESENT_NAMES = _names("resent-", "Resent-")
+
+
 def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tuple[str, str]],
-           parse: AddressParser, user: str,
+           parse: AddressParser, user: Callable[[], str],
            message_has_header: Callable[[str], bool]) -> Envelope:
     """Work out sender, recipients and added headers as tcllib does.
 
@@ -118,7 +128,8 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
     :param recipients: ``-recipients`` value (``""`` when not given).
     :param headers: ``-header`` pairs in option order (already validated).
     :param parse: ``mime::parseaddress`` equivalent.
-    :param user: ``$tcl_platform(user)``, the originator of last resort.
+    :param user: reads ``$tcl_platform(user)``, the originator of last
+        resort (called only when it is needed).
     :param message_has_header: whether the message already has a header
         (Date and Message-ID are added only when it has none).
     :raises EnvelopeError: with tcllib's text (``need -header "To ..."``,
@@ -128,9 +139,7 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
     for k, v in headers:
         h.add(k, v)
     resent = any(l.startswith("resent-") for l, _ in h.order)
-    pl, pm = ("resent-", "Resent-") if resent else ("", "")
-    name = {m.lower(): (pl + m.lower(), pm + m) for m in
-            ("From", "Sender", "To", "cc", "Dcc", "Bcc", "Date", "Message-ID")}
+    name = _RESENT_NAMES if resent else _NAMES
     fromL, fromM = name["from"]
     senderL, senderM = name["sender"]
     toL, toM = name["to"]
@@ -144,7 +153,7 @@ def derive(*, originator: Optional[str], recipients: str, headers: Sequence[Tupl
         orig = originator or ""
         if not orig:
             if fromL not in h:
-                orig = user
+                orig = user()
                 sender_source = "$tcl_platform(user)"
             else:
                 orig = h.joined(fromL)

@@ -8,8 +8,9 @@ see that array as a list in Tcl's ``array get`` order, which for these keys is
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 #: Longest reply line accepted, in octets (RFC 5321 §4.5.3.1.5 allows 512;
 #: generous, but bounded so a hostile server cannot exhaust memory).
@@ -110,3 +111,32 @@ def _scan_int(s: str) -> Optional[int]:
     if j == i:
         return None
     return int(s[:j])
+
+
+# A whole reply of the usual shape: continuation lines "DDD-text", then a
+# last line "DDD" followed by anything but "-" (RFC 5321 §4.2.1).
+_WHOLE_REPLY = re.compile(rb"(?:[0-9]{3}-[^\n]*\n)*[0-9]{3}(?:[^\n-][^\n]*)?\n")
+
+
+def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
+    """The reply at the start of ``buf`` when it is whole and of the usual
+    shape (every line a three-digit code, ``-`` after it on each line but
+    the last), with the octets it takes: ``(reply, n)``; else ``None``.
+
+    The result is exactly what :class:`ReplyAssembler` makes of the same
+    lines (a line ends at LF, a CR before it is dropped, each octet is one
+    char), in one pass at C speed; anything else (an incomplete reply, a
+    line without a code, more than :data:`MAX_LINES` lines) is left to
+    :class:`ReplyAssembler`.
+    """
+    m = _WHOLE_REPLY.match(buf)
+    if m is None:
+        return None
+    lines = m.group().decode("latin-1").split("\n")
+    del lines[-1]
+    if len(lines) > MAX_LINES:
+        return None
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    first = lines[0]
+    return Reply(int(first[:3]), first[4:].strip(), [line[4:].strip() for line in lines[1:]],
+                 lines), m.end()

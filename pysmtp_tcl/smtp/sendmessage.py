@@ -79,7 +79,8 @@ class Services:
     :ivar parse_addresses: ``mime::parseaddress`` (str -> list of dicts).
     :ivar now_proper: ``mime::parsedatetime -now proper`` (-> str).
     :ivar unique_id: ``mime::uniqueID`` (-> str).
-    :ivar user: ``$tcl_platform(user)``.
+    :ivar user: reads ``$tcl_platform(user)`` (-> str; called only when
+        neither ``-originator`` nor a From header names the sender).
     :ivar parse_quietly: ``parse_addresses`` without its side effect on
         token numbers (only used to name the source of a bad address).
     """
@@ -87,7 +88,7 @@ class Services:
     parse_addresses: envmod.AddressParser
     now_proper: Callable[[], str]
     unique_id: Callable[[], str]
-    user: str
+    user: Callable[[], str]
     parse_quietly: Optional[envmod.AddressParser] = None
 
 
@@ -104,7 +105,7 @@ def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes
     ``utf8``: the transaction is SMTPUTF8 (RFC 6531), so the generator may
     write non-ASCII addresses in header fields as UTF-8 (RFC 6532).
     """
-    from ..mime import generate
+    generate = _generate()
 
     def run(sink: Callable[[bytes], None]) -> None:
         def write(chunk: Any) -> None:
@@ -113,6 +114,18 @@ def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes
         generate(entity, write, utf8=utf8, wire=True, spans=getattr(sink, "measures_only", False))
 
     return run
+
+
+_GENERATE: list = []
+
+
+def _generate() -> Callable[..., None]:
+    # the MIME generator, imported when first needed and then kept
+    if not _GENERATE:
+        from ..mime.generator import generate
+
+        _GENERATE.append(generate)
+    return _GENERATE[0]
 
 
 def smtputf8(addresses: Sequence[str]) -> bool:
@@ -156,10 +169,14 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
     env = envmod.derive(originator=req.originator, recipients=req.recipients, headers=req.headers,
                         parse=services.parse_addresses, user=services.user,
                         message_has_header=lambda name: _has_header(entity, name))
-    added = list(env.headers)
-    for name in env.needs:
-        added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
-    outgoing = _without_blind_fields(entity).with_headers_appended(added)
+    added = env.headers
+    if env.needs:
+        added = list(added)
+        for name in env.needs:
+            added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
+    # one copy: the caller's entity without its blind fields, plus the
+    # derived headers (tcllib adds them to the caller's token)
+    outgoing = entity.derived(added, without=BLIND_FIELDS)
     check_envelope(env, services.parse_quietly or services.parse_addresses)
     return Prepared(env, outgoing, message_source(outgoing, smtputf8([env.sender, *env.recipients])),
                     services)
@@ -383,18 +400,10 @@ def _chars(n: int) -> str:
 
 
 #: Fields that name hidden recipients.  tcllib strips them from -header
-#: only; the message's own are sent to every recipient (COMPATIBILITY.md S18).
+#: only; the message's own are sent to every recipient (COMPATIBILITY.md S18)
+#: -- we strip them from the outgoing copy too (RFC 5322 §3.6.3: Bcc
+#: recipients must not be disclosed).
 BLIND_FIELDS = ("Bcc", "Dcc", "Resent-Bcc", "Resent-Dcc")
-
-
-def _without_blind_fields(entity: Any) -> Any:
-    """A shallow copy of ``entity`` without its own Bcc/Dcc fields
-    (RFC 5322 §3.6.3: Bcc recipients must not be disclosed)."""
-    out = entity.shallow_copy()
-    for name in BLIND_FIELDS:
-        if _has_header(out, name):
-            out.set_header(name, "", "delete")
-    return out
 
 
 def _has_header(entity: Any, name: str) -> bool:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import socket
 import time
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple, Union
 
+from ..mime.wire import WireSpan
 from . import commands as cmds
 from .commands import Command, CommandError
 from .connection import NOT_CONNECTED, Connection, Reactor, SMTPIOError
@@ -206,7 +208,7 @@ class Session:
     quit_with_dot: bool = False
     quit_sent: bool = False  # QUIT was written (its reply is due next)
     _has_for: Optional[List[str]] = field(default=None, repr=False)
-    _has_memo: dict = field(default_factory=dict, repr=False)
+    _has_key: Tuple[str, ...] = field(default=(), repr=False)
 
     # -- tcllib's talk/hear ---------------------------------------------------
     def _say(self, line: str) -> None:
@@ -220,28 +222,43 @@ class Session:
         secs = self._cap(secs)
         if self.dead:
             return Reply.failure(self.dead)
-        asm = ReplyAssembler()
+        conn = self.conn
         deadline: Optional[float] = None  # set at the first wait: it bounds the whole reply
-        while True:
-            line = self.conn.next_line()  # most lines are already here: no clock, no wait
-            try:
+        try:
+            # The usual case: the whole reply is (or arrives) in one piece
+            # and is parsed in one go (parse_reply: the assembler's result).
+            while True:
+                reply = conn.take_reply()
+                if reply is not None:
+                    if self.debug:
+                        for line in reply.lines:
+                            self._say("<-- " + line)
+                    return reply
+                if conn.has_line():
+                    break  # part of a reply, or an odd one: line by line
+                if deadline is None:
+                    deadline = time.monotonic() + secs
+                conn.fill(deadline)
+            asm = ReplyAssembler()
+            while True:
+                line = conn.next_line()  # most lines are already here: no clock, no wait
                 if line is None:
                     if deadline is None:
                         deadline = time.monotonic() + secs
-                    line = self.conn.read_line(max(0.0, deadline - time.monotonic()))
-            except SMTPIOError as e:
-                self._say("    ... %s ..." % e.message)
-                if not e.timeout:
-                    self.dead = e.message
-                    self.lost = True
-                return Reply.failure(e.message)
-            self._say("<-- " + line)
-            reply = asm.add(line)
-            if reply is not None:
-                if reply.local:
-                    # e.g. endless continuation lines: the stream is unusable
-                    self.dead = reply.diagnostic
-                return reply
+                    line = conn.read_line(max(0.0, deadline - time.monotonic()))
+                self._say("<-- " + line)
+                reply = asm.add(line)
+                if reply is not None:
+                    if reply.local:
+                        # e.g. endless continuation lines: the stream is unusable
+                        self.dead = reply.diagnostic
+                    return reply
+        except SMTPIOError as e:
+            self._say("    ... %s ..." % e.message)
+            if not e.timeout:
+                self.dead = e.message
+                self.lost = True
+            return Reply.failure(e.message)
 
     def talk(self, secs: float, command: Command, utf8: bool = False) -> Optional[Reply]:
         """Send ``command`` and read the reply (``None`` when ``secs`` is 0:
@@ -276,16 +293,9 @@ class Session:
         case (COMPATIBILITY.md S11); ``params`` also accepts the keyword
         followed by parameters, ``prefix`` any line that starts with it
         (tcllib's test for SIZE)."""
-        if self._has_for is not self.esmtp:  # a new EHLO reply: forget the answers
-            self._has_for, self._has_memo = self.esmtp, {}
-        key = (keyword, params, prefix)
-        found = self._has_memo.get(key)
-        if found is None:
-            k = keyword.upper()
-            found = any(a.upper() == k or (params and a.upper().startswith(k + " "))
-                        or (prefix and a.upper().startswith(k)) for a in self.esmtp)
-            self._has_memo[key] = found
-        return found
+        if self._has_for is not self.esmtp:  # a new EHLO reply
+            self._has_for, self._has_key = self.esmtp, tuple(self.esmtp)
+        return _advertised(self._has_key, keyword, params, prefix)
 
     # -- greeting phase -------------------------------------------------------
     def greet(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> bool:
@@ -558,16 +568,14 @@ class Session:
         # One pass over the message (as tcllib's SIZE does) gives both the
         # size and whether 8-bit octets are in it.
         measured = None
+        wire: Optional[bytes] = None
         if size_wanted or self.has("8BITMIME"):
             try:
-                measured, kept = _measure(source)
+                measured, wire = _measure(source)
             except Exception as e:
                 # The same outcome as when the failure comes while sending
                 # DATA (tcllib's code 7, code 400); nothing was sent yet.
                 raise ProtocolFailure(Reply.failure(script_text(e), keys=("code", "diagnostic"))) from None
-            if kept is not None:
-                # a small message is sent from this pass, not generated again
-                source = _replay(kept)
         if size_wanted and measured is not None:
             params.append(("SIZE", str(measured.size)))
         if measured is not None and measured.eight_bit and self.has("8BITMIME"):
@@ -598,16 +606,21 @@ class Session:
             assert tx.failure is not None
             raise ProtocolFailure(tx.failure)
         if tx.phase is Phase.BODY:
-            self._send_body(source)
+            self._send_body(source, wire)
         return tx.refused
 
-    def _send_body(self, source: MessageSource) -> None:
+    def _send_body(self, source: MessageSource, wire: Optional[bytes] = None) -> None:
         """The message after DATA's 354, the final dot and its reply, with
-        the out-of-step checks of COMPATIBILITY.md S16."""
-        enc = DataEncoder()
+        the out-of-step checks of COMPATIBILITY.md S16.  ``wire``: the
+        message already in DATA wire form (made while measuring it), else
+        ``source`` is generated and encoded now."""
         write_timeout = max(float(self.opts.maxsecs), 30.0)
-        pending = bytearray()  # wire octets not yet sent: few, large sends
         self.needs_rset = True  # until the final reply says otherwise
+        if wire is not None:
+            self._end_body(wire, write_timeout)
+            return
+        enc = DataEncoder()
+        pending = bytearray()  # wire octets not yet sent: few, large sends
 
         def sink(chunk: bytes) -> None:
             out = enc.feed(chunk)
@@ -633,6 +646,12 @@ class Session:
             self.dead = text
             self.conn.close()
             raise ProtocolFailure(Reply.failure(text, keys=("code", "diagnostic"))) from None
+        self._end_body(pending, write_timeout)
+
+    def _end_body(self, pending: Union[bytes, bytearray], write_timeout: float) -> None:
+        """Send the rest of the message (``pending``, wire octets) with the
+        final dot (and QUIT, see :attr:`quit_with_dot`) in one write; read
+        and check the final reply."""
         if self.conn.poll_input():
             # The server answered before the end of the message: whatever it
             # said, the final dot must not be sent (its 2xx would otherwise be
@@ -652,16 +671,16 @@ class Session:
             secs = min(secs, self.opts.io_timeout)
         self._say("--> . (wait upto %s seconds)" % _fmt_secs(secs))
         self.dot_sent = True
-        pending += b".\r\n"
+        tail = b".\r\n"
         if self.quit_with_dot and secs and self.pipelining:
             # RFC 2920 §3.1: the message content may open a group that QUIT
             # ends.  QUIT's reply (221) then checks that the replies are
             # in step (S16 check 3), so the poll of check 2 is not needed.
             self._say("--> QUIT (wait upto %s seconds)" % _fmt_secs(self._quit_wait()))
-            pending += cmds.render(cmds.QUIT)
+            tail += cmds.render(cmds.QUIT)
             self.quit_sent = True
         try:
-            self.conn.send(bytes(pending), write_timeout)
+            self.conn.send(pending + tail, write_timeout)
         except SMTPIOError as e:
             self.dead = e.message
             self.lost = not e.timeout
@@ -753,6 +772,15 @@ class Session:
 
     def _quit_wait(self) -> float:
         return 120 if self.opts.io_timeout is None else min(120, self.opts.io_timeout)
+
+
+@functools.lru_cache(maxsize=256)
+def _advertised(esmtp: Tuple[str, ...], keyword: str, params: bool, prefix: bool) -> bool:
+    # Session.has; pure, and every connection to a server gets the same
+    # EHLO reply
+    k = keyword.upper()
+    return any(a.upper() == k or (params and a.upper().startswith(k + " "))
+               or (prefix and a.upper().startswith(k)) for a in esmtp)
 
 
 def _out_of_step(read: Optional[Reply], late: Reply) -> Reply:
@@ -872,40 +900,39 @@ SEND_BLOCK = 64 * 1024
 KEEP_LIMIT = 256 * 1024
 
 
-def _measure(source: MessageSource) -> Tuple[DataEncoder, Optional[List[bytes]]]:
-    """Run the message through an encoder without sending it: its ``size``
-    and ``eight_bit`` describe the message.  Also returns the message's
-    chunks when it is at most :data:`KEEP_LIMIT` octets (else ``None``)."""
-    enc = DataEncoder(measure_only=True)
-    kept: Optional[List[bytes]] = []
+def _measure(source: MessageSource) -> Tuple[DataEncoder, Optional[bytes]]:
+    """Run the message through a DATA encoder before sending it: its
+    ``size`` and ``eight_bit`` describe the message.  A message of at most
+    :data:`KEEP_LIMIT` octets is also kept, in wire form (the encoder's
+    output, without the final dot), and sent from this one pass; for a
+    bigger one the second element is ``None`` and the encoder only
+    measures (the message is generated again while it is sent)."""
+    enc = DataEncoder()
+    out: Optional[List[bytes]] = []
     total = 0
 
     def sink(chunk: bytes) -> None:
-        nonlocal kept, total
+        nonlocal out, total
+        if out is not None:
+            if type(chunk) is not WireSpan:  # (a span has no octets to keep)
+                total += len(chunk)
+                if total <= KEEP_LIMIT:
+                    out.append(enc.feed(chunk))
+                    return
+            # too big to keep: measure only from here on (same state)
+            out = None
+            enc.measure_only = True
         enc.feed(chunk)
-        if kept is not None:
-            if not isinstance(chunk, bytes):  # a WireSpan: no octets to keep
-                kept = None
-                return
-            total += len(chunk)
-            if total > KEEP_LIMIT:
-                kept = None
-            else:
-                kept.append(chunk)
 
     # the source may hand this sink measurements (WireSpan) for big
     # base64 bodies instead of encoding them once more
     sink.measures_only = True  # type: ignore[attr-defined]
     source(sink)
-    enc.finish()
-    return enc, kept
-
-
-def _replay(chunks: List[bytes]) -> MessageSource:
-    def source(sink: Callable[[bytes], None]) -> None:
-        for chunk in chunks:
-            sink(chunk)
-    return source
+    tail = enc.finish()
+    if out is None:
+        return enc, None
+    out.append(tail)
+    return enc, b"".join(out)
 
 
 def _ascii(s: str) -> bool:
