@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional, Tuple
 
 from .host import Host
+from .values import call_string
 from .tokens import TokenRegistry
 
 
@@ -46,10 +47,24 @@ class Context:
         #: the event-loop services of the pool (:class:`.reactor.TclTimers`)
         self.timers: Optional[Any] = None
         self._seq = 0
+        self._hostname: Optional[str] = None
+        #: per-interpreter memos of the send path (smtp_commands.py)
+        self.memo: dict = {}
 
     def call(self, *args: Any) -> Any:
         """``tk.call``: runs at level #0 and returns typed values."""
         return self.tk.call(*args)
+
+    def hostname(self) -> str:
+        """``info hostname``.  Tcl works it out once per process and keeps
+        it (``Tcl_GetHostName``), so it is asked once; a non-ASCII name is
+        asked every time (its Tcl string follows the system encoding)."""
+        name = self._hostname
+        if name is None:
+            name = call_string(self.tk, "info", "hostname")
+            if name.isascii():
+                self._hostname = name
+        return name
 
     def run_callback(self, prefix: str, *args: Any) -> Tuple[int, Any, Any]:
         """Evaluate ``prefix arg ...`` at level #0 (``uplevel #0 $prefix

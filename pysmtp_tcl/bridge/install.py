@@ -238,6 +238,9 @@ def uninstall(interp: Any) -> None:
         if ctx.timers is not None:
             ctx.timers.close()
             ctx.timers = None
+        watch = ctx.memo.pop("envwatch", None)
+        if watch is not None:
+            watch.close()
         try:
             tk.deletecommand("::pysmtp_tcl::_call")
         except Exception:  # already gone with the interpreter

@@ -15,6 +15,8 @@ error messages are Tcl's own.
 from __future__ import annotations
 
 import functools
+import os
+import time
 import tkinter
 from typing import Any, Union
 
@@ -22,7 +24,7 @@ from ..mime import address, dates, encoded_words, qp
 from .registry import TclError, tclcommand
 from .values import call_string, tcl_string
 
-__all__ = ["TclCodec", "TclClock", "tcl_truth"]
+__all__ = ["TclCodec", "TclClock", "tcl_truth", "EnvWatch"]
 
 _TRUTH = "v {if {$v} {return 1}; return 0}"
 _ROOM = "{m n} {expr {$m - $n - 7}}"
@@ -181,8 +183,7 @@ def parse_addresses(ctx: Any, string: str) -> list:
     # tcllib parses in a scratch ::mime::N state array: a parse takes one
     # token number, and scripts see the gap in later mime::initialize tokens.
     ctx.tokens.drop(ctx.tokens.new(None))
-    hostname = call_string(ctx.tk, "info", "hostname")
-    return [dict(a) for a in _parsed(string, hostname)]
+    return [dict(a) for a in _parsed(string, ctx.hostname())]
 
 
 @functools.lru_cache(maxsize=256)
@@ -217,12 +218,73 @@ class _SecondClock(TclClock):
 def _now_proper(ctx: Any) -> str:
     """``-now proper`` (every smtp::sendmessage's Date): computed with Tcl's
     clock (six ``clock`` calls) once per second and time zone, as the value
-    depends on nothing else."""
-    now = int(ctx.call("clock", "seconds"))
-    key = (now, str(ctx.call("array", "get", "::env", "*TZ")))
-    cached = getattr(ctx, "_now_proper", None)
+    depends on nothing else.  "Now" is Python's ``time.time()``, the clock
+    Tcl's ``clock seconds`` reads; the time zone is Tcl's ``::env(TCL_TZ)``
+    / ``::env(TZ)``, watched by :class:`EnvWatch` (no Tcl call per send)."""
+    now = int(time.time())
+    key = (now, EnvWatch.of(ctx).generation, _env_get(_TCL_TZ), _env_get(_TZ))
+    cached = ctx.memo.get("now_proper")
     if cached is not None and cached[0] == key:
         return cached[1]
     text = str(dates.parsedatetime("-now", "proper", _SecondClock(ctx, now)))
-    ctx._now_proper = (key, text)
+    ctx.memo["now_proper"] = (key, text)
     return text
+
+
+# os.environ's own table (what Python's putenv changes), read without the
+# Mapping layer's Python calls; keys as os.environ stores them
+_env_get = getattr(getattr(os.environ, "_data", None), "get", None)
+try:
+    _TCL_TZ, _TZ = os.environ.encodekey("TCL_TZ"), os.environ.encodekey("TZ")  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - not CPython's os.environ
+    _TCL_TZ, _TZ = "TCL_TZ", "TZ"
+if _env_get is None:  # pragma: no cover
+    _env_get = os.environ.get
+
+
+class EnvWatch:
+    """Counts the script's writes and unsets of Tcl's ``env`` array (a Tcl
+    variable trace), so values that depend on ``::env(TZ)`` can be kept
+    until it changes.  (A change made through Python's ``os.environ`` is
+    seen there; the trace sees Tcl's side.)
+
+    :ivar generation: grows with every change.
+    """
+
+    COMMAND = "::pysmtp_tcl::_envtrace"
+
+    def __init__(self, tk: Any) -> None:
+        self.tk = tk
+        self.generation = 0
+        self.active = False
+
+    @classmethod
+    def of(cls, ctx: Any) -> "EnvWatch":
+        """The context's watch, its trace set (again, after ``unset env``)."""
+        watch = ctx.memo.get("envwatch")
+        if watch is None:
+            watch = ctx.memo["envwatch"] = cls(ctx.tk)
+            ctx.tk.createcommand(cls.COMMAND, watch._fired)
+        if not watch.active:
+            ctx.tk.call("trace", "add", "variable", "::env", ("write", "unset"), cls.COMMAND)
+            watch.active = True
+            watch.generation += 1
+        return watch
+
+    def _fired(self, *args: Any) -> str:
+        # name1 name2 op: a whole-array unset ("" for name2) takes the
+        # trace with it
+        self.generation += 1
+        if len(args) == 3 and str(args[2]) == "unset" and str(args[1]) == "":
+            self.active = False
+        return ""
+
+    def close(self) -> None:
+        """Remove the trace and the command (uninstall)."""
+        try:
+            if self.active:
+                self.tk.call("trace", "remove", "variable", "::env", ("write", "unset"), self.COMMAND)
+            self.tk.deletecommand(self.COMMAND)
+        except tkinter.TclError:
+            pass
+        self.active = False

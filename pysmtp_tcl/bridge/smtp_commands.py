@@ -3,6 +3,7 @@
 return code 7)."""
 from __future__ import annotations
 
+import operator
 from typing import Any, Dict, List, Tuple
 
 from ..smtp import envelope as envmod
@@ -23,6 +24,15 @@ _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
             # ours (COMPATIBILITY.md): opt-in hardening
             "-tlsverify": "tlsverify", "-tlsrequire": "tlsrequire", "-insecureauth": "insecureauth",
             "-pipelining": "pipelining"}
+
+
+#: What session_options() reads of the parsed options.
+_SESSION_KEYS = ("servers", "ports", "tlsimport", "tlsrequire", "client", "debug", "maxsecs", "queue",
+                 "usetls", "tlspolicy", "pipelining", "username", "password", "tlsverify", "cafile",
+                 "insecureauth", "authmechanism")
+_session_key = operator.itemgetter(*_SESSION_KEYS)
+#: SendRequest.session when before_connect supplies the options.
+_NO_SESSION = SessionOptions()
 
 
 def _number(ctx: Context, option: str, value: str) -> float:
@@ -122,15 +132,19 @@ def _split_list(ctx: Context, value: str) -> List[str]:
 def _services(ctx: Context) -> Services:
     # The mime layer's Python functions, called directly (no Tcl round trip),
     # with the side effects tcllib's calls have (token numbers, clock).
+    # $tcl_platform(user) is read only when it is needed.  (Made per send,
+    # not kept in ctx.memo: closures over ctx kept there would put the
+    # interpreter in a reference cycle, freed by whichever thread collects
+    # it -- Tcl aborts when that is not the interpreter's thread.)
     from ..mime import address, unique_id
-    from .mime_text_commands import parse_addresses
+    from .mime_text_commands import _now_proper, parse_addresses
 
     return Services(
-        parse_addresses=lambda s: [dict(p) for p in parse_addresses(ctx, s)],
-        now_proper=lambda: call_string(ctx.tk, "::mime::parsedatetime", "-now", "proper"),
+        parse_addresses=lambda s: parse_addresses(ctx, s),
+        now_proper=lambda: _now_proper(ctx),
         unique_id=unique_id,
-        user=call_string(ctx.tk, "set", "::tcl_platform(user)"),
-        parse_quietly=lambda s: address.parseaddress(s, call_string(ctx.tk, "info", "hostname")),
+        user=lambda: call_string(ctx.tk, "set", "::tcl_platform(user)"),
+        parse_quietly=lambda s: address.parseaddress(s, ctx.hostname()),
     )
 
 
@@ -195,6 +209,12 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
         raise TclError('can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME"))
 
     def session_options() -> SessionOptions:
+        # The same options as the last send give the same SessionOptions:
+        # kept (with the lists already split) rather than made again.
+        key = (_session_key(o), ctx.route)
+        last = ctx.memo.get("session_options")
+        if last is not None and last[0] == key:
+            return last[1]
         servers = _split_list(ctx, o["servers"])
         ports = _split_list(ctx, o["ports"])
         tlsimport, tlsrequire = o["tlsimport"], o["tlsrequire"]
@@ -204,9 +224,8 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
             servers, ports = [ctx.route.host], [str(ctx.route.port)]
             tlsimport = tlsimport and not ctx.route.plain
             tlsrequire = tlsrequire and not ctx.route.plain
-        client = o["client"] or ("localhost" if o["servers"] == "localhost"
-                                 else call_string(ctx.tk, "info", "hostname"))
-        return SessionOptions(servers=servers, ports=ports, client=client,
+        client = o["client"] or ("localhost" if o["servers"] == "localhost" else ctx.hostname())
+        opts = SessionOptions(servers=servers, ports=ports, client=client,
                               client_is_default=not o["client"], debug=o["debug"],
                               maxsecs=o["maxsecs"], queue=o["queue"], usetls=o["usetls"],
                               tlspolicy=_tlspolicy(ctx, o["tlspolicy"]), tlspolicy_name=o["tlspolicy"],
@@ -219,9 +238,12 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
                               auth_mechanism=o["authmechanism"],
                               # Tcl's own port syntax and wording (bridge/host.py)
                               port_parser=ctx.host.port, not_connected=ctx.host.not_connected)
+        if not o["tlspolicy"]:  # (its closure holds ctx: see _services)
+            ctx.memo["session_options"] = (key, opts)
+        return opts
 
     req = SendRequest(entity=entity, originator=o["originator"], recipients=o["recipients"],
-                      headers=o["headers"], atleastone=o["atleastone"], session=SessionOptions())
+                      headers=o["headers"], atleastone=o["atleastone"], session=_NO_SESSION)
     debug = ctx.write_stderr if o["debug"] else None
     try:
         if ctx.delivery is None:
