@@ -1,0 +1,424 @@
+"""The per-message fast paths give exactly what the straightforward code
+they stand in for gives (issue 9, item 2).
+
+Each fast path answers only the inputs it can judge at C speed and leaves
+the others to the general code; the references below are the previous
+implementations, kept as executable definitions, and every property
+compares the two on generated inputs (hypothesis, derandomized: the
+``gate`` profile of conftest.py).  End-to-end tests check what a script can
+see: Tcl's own list splitting, the script's ``::env(TZ)`` and
+``$tcl_platform(user)`` followed send by send, the same Date header.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tkinter
+from typing import List, Optional
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pysmtp_tcl.bridge import options
+from pysmtp_tcl.mime import Entity, generate
+from pysmtp_tcl.mime import generator as mime_generator
+from pysmtp_tcl.mime import headers as mime_headers
+from pysmtp_tcl.mime.headers import HeaderValueError, ScriptValue
+from pysmtp_tcl.smtp import connection, session
+from pysmtp_tcl.smtp.datawriter import DataEncoder, LineTooLong
+from pysmtp_tcl.smtp.replies import MAX_LINES, Reply, ReplyAssembler, parse_reply
+from pysmtp_tcl.smtp.sendmessage import message_source
+
+GATE = settings(derandomize=True, deadline=None, max_examples=400,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+# --- Tcl lists (bridge/options.py) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tk():
+    return tkinter.Tcl().tk
+
+
+list_text = st.text(alphabet=st.sampled_from(list(" \t\n\v\f\r{}\"\\[]$;#abcXYZ@.-_:=~|\x00\x01\x7f\xa0é\u2028")),
+                    max_size=24)
+
+
+@GATE
+@given(value=st.one_of(list_text, st.text(max_size=24)))
+def test_plain_list_splits_as_tcl_does(tk, value):
+    plain = options.plain_list(value)
+    if plain is None:
+        return  # left to Tcl
+    assert plain == [str(x) for x in tk.call("lrange", value, 0, "end") or ()]
+
+
+def test_plain_list_takes_the_usual_values():
+    assert options.plain_list("127.0.0.1") == ["127.0.0.1"]
+    assert options.plain_list("To sink@sink.test") == ["To", "sink@sink.test"]
+    assert options.plain_list(" a  b ") == ["a", "b"]
+    assert options.plain_list("") == []
+    for odd in ("{a b} c", 'a "b"', "a\\ b", "a\tb", "a\nb", "é"):
+        assert options.plain_list(odd) is None
+
+
+# --- header names and values (mime/headers.py, bridge/options.py) ---------------------
+
+def ref_valid_field_name(name: str) -> bool:
+    return bool(name) and all(32 < ord(c) < 127 and c != ":" for c in name)
+
+
+_REF_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def ref_check_header_value(name: str, value: str) -> None:
+    if any(c in name for c in "\r\n\x00"):
+        raise HeaderValueError('header name "%s" contains a line break or NUL (header injection)'
+                               % mime_headers.visible(name))
+    if "\x00" in value:
+        raise HeaderValueError("value of header %s contains NUL" % name)
+    n = len(value)
+    for m in _REF_BREAK.finditer(value):
+        j = m.end()
+        if m.group() == "\r":
+            raise HeaderValueError("value of header %s contains a bare CR" % name)
+        if j >= n or value[j] not in " \t":
+            raise HeaderValueError("value of header %s contains a line break not followed by"
+                                   " white space (header injection)" % name)
+
+
+header_text = st.text(alphabet=st.sampled_from(list("aZ09 \t:;!~\x7f\x1f\r\n\x00é\u2028-")), max_size=16)
+
+
+def outcome(fn, *args):
+    try:
+        return ("ok", fn(*args))
+    except (HeaderValueError, options.TclError) as e:
+        return (type(e).__name__, str(e))
+
+
+@GATE
+@given(name=st.one_of(header_text, st.text(max_size=8)), value=st.one_of(header_text, st.text(max_size=16)))
+def test_header_checks_match_the_per_character_rules(name, value):
+    assert mime_headers.valid_field_name(name) == ref_valid_field_name(name)
+    assert outcome(mime_headers.check_header_value, name, value) == outcome(ref_check_header_value, name,
+                                                                           value)
+    # smtp::sendmessage -header: the same name rule
+    got = outcome(options.refuse_header_injection, "-header", name, value)
+    if not ref_valid_field_name(name):
+        assert got[0] == "TclError" and "is not a valid header field name" in got[1]
+    else:
+        assert got[0] == "ok" or "would inject header fields" in got[1]
+
+
+# --- replies (smtp/replies.py) ------------------------------------------------------------
+
+def assemble(buf: bytes):
+    """The reply ReplyAssembler makes of ``buf``'s lines, and the octets
+    those lines take; None when the lines run out first."""
+    asm = ReplyAssembler()
+    pos = 0
+    while True:
+        i = buf.find(b"\n", pos)
+        if i < 0:
+            return None
+        raw = buf[pos:i]
+        pos = i + 1
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        reply = asm.add(raw.decode("latin-1"))
+        if reply is not None:
+            return reply, pos
+
+
+def fields(r: Reply):
+    return (r.code, r.diagnostic, r.args, r.lines, r.local, r.keys, r.well_formed)
+
+
+reply_line = st.one_of(
+    st.tuples(st.sampled_from(["250", "220", "354", "421", "554", "099", "25", "2a0", "abc"]),
+              st.sampled_from(["-", " ", "", "\r", "x", "- "]),
+              st.text(alphabet=st.sampled_from(list("ok PIPELINING SIZE 1\r\t\xe9\x85")), max_size=12),
+              st.sampled_from(["\r\n", "\n", "\r\r\n"])).map(lambda t: "".join(t).encode("latin-1")),
+    st.binary(max_size=12))
+
+
+@GATE
+@given(st.lists(reply_line, max_size=8))
+def test_parse_reply_is_the_assembler_at_c_speed(lines):
+    buf = b"".join(lines)
+    fast = parse_reply(bytearray(buf))
+    if fast is None:
+        return  # left to the assembler, line by line
+    slow = assemble(buf)
+    assert slow is not None
+    assert fields(fast[0]) == fields(slow[0]) and fast[1] == slow[1]
+
+
+def test_parse_reply_takes_the_usual_replies_and_leaves_the_rest():
+    ehlo = b"250-sink.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n354 go\r\n"
+    r, n = parse_reply(ehlo)
+    assert (r.code, r.diagnostic, r.args) == (250, "sink.test", ["PIPELINING", "SIZE 10240000", "8BITMIME"])
+    assert ehlo[n:] == b"354 go\r\n"
+    assert parse_reply(b"250 ok") is None                 # no line end yet
+    assert parse_reply(b"250-a\r\n250-b\r\n") is None     # more lines to come
+    assert parse_reply(b"25\r\n") is None                  # too short: the assembler's text
+    assert parse_reply(b"abc ok\r\n") is None              # no code
+    many = b"250-x\r\n" * MAX_LINES + b"250 x\r\n"
+    assert parse_reply(many) is None                       # the assembler's limit
+
+
+# --- the header block (mime/generator.py) -----------------------------------------------
+
+def ref_head(entity: Entity, fields, utf8: bool) -> list:
+    from pysmtp_tcl.mime.headers import check_header_value, fold_long_lines
+    from pysmtp_tcl.mime.headerwriter import wire_field
+
+    head = []
+    for name, value in fields:
+        check_header_value(name, value)
+        if isinstance(value, ScriptValue):
+            head.append(fold_long_lines(wire_field(name, value, utf8)) + "\n")
+        else:
+            head.append(mime_generator._parsed(entity, fold_long_lines("%s: %s" % (name, value)) + "\n"))
+    return head
+
+
+field_value = st.one_of(
+    st.text(alphabet=st.sampled_from(list("ab ,<>@.\t")), max_size=30),
+    st.text(alphabet=st.sampled_from(list("ab \r\n\t\x00é\u2028")), max_size=12),
+    st.integers(990, 1010).map(lambda n: "x" * n),
+    st.integers(240, 600).map(lambda n: "word " * n))
+
+
+@GATE
+@given(values=st.lists(st.tuples(st.sampled_from(["Subject", "To", "X-A", "Date"]), field_value,
+                                 st.booleans()), max_size=6),
+       octets=st.booleans(), utf8=st.booleans())
+def test_header_block_fast_path_matches_the_field_by_field_writer(values, octets, utf8):
+    e = Entity()
+    e.header_octets = octets
+    fields = [(n, ScriptValue(v) if script else v) for n, v, script in values]
+    fields.append(("Content-Type", "text/plain"))
+    try:
+        want = "".join(p if isinstance(p, str) else p.decode("latin-1") for p in ref_head(e, fields, utf8))
+    except HeaderValueError as err:
+        with pytest.raises(HeaderValueError) as got:
+            mime_generator._head(e, fields, utf8)
+        assert str(got.value) == str(err)
+        return
+    got_pieces = mime_generator._head(e, fields, utf8)
+    assert "".join(p if isinstance(p, str) else p.decode("latin-1") for p in got_pieces) == want
+    assert [type(p) for p in got_pieces] == [type(p) for p in ref_head(e, fields, utf8)] or len(got_pieces) == 1
+
+
+def test_a_small_body_goes_with_its_header_in_one_chunk():
+    e = Entity.create("text/plain", headers=[("Subject", "hi")], string="line\n")
+    chunks: List = []
+    generate(e, chunks.append)
+    assert len(chunks) == 1 and chunks[0].endswith("\n\nline\n")
+
+
+# --- the measured message (smtp/session.py) ---------------------------------------------
+
+def ref_measure_and_send(source):
+    """Before: a measuring pass, then the message generated again and
+    encoded for the wire (what the kept chunks replayed gave too); and
+    whether the measuring pass was handed a WireSpan (a base64 body that
+    was measured, not encoded)."""
+    from pysmtp_tcl.mime.wire import WireSpan
+
+    measure = DataEncoder(measure_only=True)
+    spans = []
+
+    def sink(chunk):
+        measure.feed(chunk)
+        if isinstance(chunk, WireSpan):
+            spans.append(chunk)
+
+    sink.measures_only = True
+    try:
+        source(sink)
+        measure.finish()
+        enc = DataEncoder()
+        out = []
+        source(lambda chunk: out.append(enc.feed(chunk)))
+        wire = b"".join(out) + enc.finish()
+    except LineTooLong as e:
+        return ("refused", str(e)), False
+    return (wire, measure.size, measure.eight_bit), bool(spans)
+
+
+bodies = st.one_of(st.text(alphabet=st.sampled_from(list("a.\r\n é\x00")), max_size=60),
+                   st.integers(990, 1005).map(lambda n: "y" * n + "\n"))
+
+
+@GATE
+@given(body=bodies, subject=st.text(alphabet=st.sampled_from(list("ab .")), max_size=10),
+       content=st.sampled_from(["text/plain", "application/octet-stream"]))
+def test_one_pass_measure_keeps_the_wire_octets_of_two(body, subject, content):
+    e = Entity.create(content, headers=[("Subject", subject)], string=body)
+    source = message_source(e)
+    want, spans = ref_measure_and_send(source)
+    try:
+        enc, wire = session._measure(source)
+    except LineTooLong as err:
+        assert want == ("refused", str(err))
+        return
+    if spans:
+        # a measured-only base64 body: nothing kept, sent from a new pass
+        assert wire is None and (enc.size, enc.eight_bit) == want[1:]
+    else:
+        assert wire is not None and (wire, enc.size, enc.eight_bit) == want
+
+
+def test_a_message_over_the_keep_limit_is_measured_only():
+    e = Entity.create("text/plain", string="z" * 70 + "\n" * 4000)
+    enc, wire = session._measure(message_source(e))
+    small = Entity.create("text/plain", string="z" * 70 + "\n")
+    assert wire is None or len(wire) <= session.KEEP_LIMIT
+    big = Entity.create("text/plain", string=("z" * 70 + "\n") * (session.KEEP_LIMIT // 71 + 10))
+    enc, wire = session._measure(message_source(big))
+    assert wire is None and enc.size == len(("z" * 70 + "\r\n").encode()) * (session.KEEP_LIMIT // 71 + 10) + \
+        len(b"".join(_head_octets(big)))
+    assert session._measure(message_source(small))[1] is not None
+
+
+def _head_octets(entity: Entity) -> List[bytes]:
+    out: List[bytes] = []
+    generate(entity, lambda c: out.append(c.encode() if isinstance(c, str) else c))
+    head = b"".join(out).split(b"\n\n", 1)[0] + b"\n\n"
+    return [head.replace(b"\n", b"\r\n")]
+
+
+# --- EHLO keywords (smtp/session.py) -------------------------------------------------------
+
+@GATE
+@given(esmtp=st.lists(st.sampled_from(["SIZE", "size 100", "SIZE100", "PIPELINING", "SMTPUTF8", "smtputf8 x",
+                                       "8BITMIME", "STARTTLS", "TLS", "AUTH PLAIN", "XQUE now"]), max_size=5),
+       keyword=st.sampled_from(["SIZE", "SMTPUTF8", "PIPELINING", "TLS", "XQUE", "AUTH"]),
+       params=st.booleans(), prefix=st.booleans())
+def test_advertised_is_the_keyword_scan(esmtp, keyword, params, prefix):
+    k = keyword.upper()
+    want = any(a.upper() == k or (params and a.upper().startswith(k + " "))
+               or (prefix and a.upper().startswith(k)) for a in esmtp)
+    s = session.Session(conn=connection.Connection(connection.SelectorReactor()), opts=session.SessionOptions())
+    s.esmtp = list(esmtp)
+    assert s.has(keyword, params=params, prefix=prefix) == want
+
+
+# --- IP literals (smtp/connection.py) ---------------------------------------------------------
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "0.0.0.0", "255.255.255.255", "fe80::1", "::ffff:1.2.3.4",
+                                  "2001:db8::8:800:200c:417a"])
+def test_an_ip_literal_connects_where_the_resolver_would(host):
+    got = connection._literal_address(host, 2525)
+    want = socket.getaddrinfo(host, 2525, 0, socket.SOCK_STREAM)
+    assert got is not None
+    assert [(int(f), int(t), p, c, a) for f, t, p, c, a in want] == got
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.1", "010.0.0.1", "1.2.3", "fe80::1%lo", "", " 127.0.0.1",
+                                  "127.0.0.1 ", "[::1]", "é"])
+def test_anything_else_goes_to_the_resolver(host):
+    assert connection._literal_address(host, 25) is None
+
+
+# --- what a script sees ------------------------------------------------------------------------
+
+def _send(interp, port: int, extra: str = "") -> None:
+    interp.eval("smtp::sendmessage [mime::initialize -canonical text/plain -string hi] -servers 127.0.0.1 "
+                "-ports %d -usetls 0 -header {To rcpt@example.org} %s" % (port, extra))
+
+
+def _date(data: bytes) -> Optional[str]:
+    m = re.search(rb"\r\nDate: ([^\r]*)\r\n", data)
+    return m.group(1).decode() if m else None
+
+
+@pytest.fixture
+def restore_tz():
+    """Tcl's env array writes the process environment: put TZ and TCL_TZ
+    back as they were (Python's os.environ still holds the originals)."""
+    yield
+    for name in ("TZ", "TCL_TZ"):
+        if name in os.environ:
+            os.putenv(name, os.environ[name])
+        else:
+            os.unsetenv(name)
+
+
+def test_the_date_follows_the_scripts_time_zone_send_by_send(interp, aio, restore_tz):
+    srv = aio()
+    for tz in ("UTC0", "EST5", "XYZ-3"):
+        interp.eval("set ::env(TZ) %s" % tz)
+        _send(interp, srv.port, "-originator a@example.com")
+    interp.eval("array set ::env {TZ UTC0}")
+    _send(interp, srv.port, "-originator a@example.com")
+    interp.eval("unset ::env(TZ)")
+    interp.eval("set ::env(TCL_TZ) :UTC")
+    _send(interp, srv.port, "-originator a@example.com")
+    zones = [_date(m["data"]).rsplit(" ", 1)[1] for m in srv.messages]
+    assert zones == ["+0000", "-0500", "+0300", "+0000", "+0000"]
+    interp.eval("unset ::env(TCL_TZ)")
+
+
+def _env_traces(interp) -> str:
+    return interp.eval("trace info variable ::env")
+
+
+def test_the_env_trace_survives_unset_env_and_leaves_with_uninstall(aio, restore_tz):
+    from pysmtp_tcl import Interpreter
+
+    interp = Interpreter()
+    srv = aio()
+    want = []
+
+    def send() -> None:
+        # the zone Tcl's own clock gives in this interpreter now
+        want.append(interp.eval("clock format [clock seconds] -format %z"))
+        _send(interp, srv.port, "-originator a@example.com")
+
+    interp.eval("set ::env(TZ) EST5")
+    send()
+    assert "_envtrace" in _env_traces(interp)
+    saved = interp.eval("array get ::env")
+    interp.eval("unset ::env")  # the trace goes with the array
+    assert "_envtrace" not in _env_traces(interp)
+    interp.eval("array set ::env [list {*}%s]" % "{%s}" % saved.replace("EST5", "XYZ-3"))
+    send()
+    assert "_envtrace" in _env_traces(interp)  # set again by the send
+    interp.eval("set ::env(TZ) UTC0")
+    send()
+    zones = [_date(m["data"]).rsplit(" ", 1)[1] for m in srv.messages]
+    assert zones == want and want[0] == "-0500"
+    interp.close()
+    assert "_envtrace" not in _env_traces(interp)
+    interp.eval("set ::env(PYSMTP_TCL_AFTER_UNINSTALL) 1")  # no trace left calling a deleted command
+    assert interp.eval("set ::env(PYSMTP_TCL_AFTER_UNINSTALL)") == "1"
+    interp.eval("unset ::env(PYSMTP_TCL_AFTER_UNINSTALL)")
+
+
+def test_the_originator_of_last_resort_is_read_when_needed(interp, aio):
+    srv = aio()
+    interp.eval("set ::tcl_platform(user) first")
+    _send(interp, srv.port)
+    interp.eval("set ::tcl_platform(user) second")
+    _send(interp, srv.port)
+    senders = [v for verb, v in srv.commands if verb == "MAIL"]
+    host = interp.eval("info hostname")
+    assert [s.split(":", 1)[1].split()[0] for s in senders] == ["<first@%s>" % host, "<second@%s>" % host]
+    interp.eval("unset ::tcl_platform(user)")  # not needed when -originator names the sender
+    _send(interp, srv.port, "-originator a@example.com")
+    assert len(srv.messages) == 3
+
+
+def test_lists_tcl_must_split_still_go_to_tcl(interp, aio):
+    srv = aio()
+    _send(interp, srv.port, "-originator a@example.com -header {Subject {two words}}")
+    assert b"\r\nSubject: two words\r\n" in srv.messages[0]["data"]
+    out = interp.eval("list [catch {smtp::sendmessage [mime::initialize -canonical text/plain -string x] "
+                      "-servers {127.0.0.1 \"} -recipients a@b.c} m] $m $::errorCode")
+    assert interp.tcl.tk.splitlist(out) == ("1", "unmatched open quote in list", "TCL VALUE LIST QUOTE")
