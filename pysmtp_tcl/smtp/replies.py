@@ -129,6 +129,15 @@ def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
     line without a code, more than :data:`MAX_LINES` lines) is left to
     :class:`ReplyAssembler`.
     """
+    i = buf.find(b"\n")
+    if i < 0:
+        return None
+    if i >= 3 and buf[3:4] != b"-" and buf[:3].isdigit():
+        # one line (the usual reply): what the pattern below finds for it
+        line = buf[:i].decode("latin-1")
+        if line.endswith("\r"):
+            line = line[:-1]
+        return Reply(int(line[:3]), line[4:].strip(), [], [line]), i + 1
     m = _WHOLE_REPLY.match(buf)
     if m is None:
         return None
