@@ -73,6 +73,9 @@ class Host:
         self.tk = tk
         self.patchlevel = call_string(tk, "info", "patchlevel")
         self.major = int(self.patchlevel.split(".")[0])
+        #: port text -> number, as port() read it (Tcl's integer syntax is
+        #: fixed for an interpreter: asked once per text)
+        self._ports: dict = {}
 
     @property
     def package_versions(self) -> dict:
@@ -132,6 +135,9 @@ class Host:
         :raises pysmtp_tcl.smtp.connection.SMTPIOError: (direct) with Tcl's
             text and ``-errorcode``, or ``port number too high``.
         """
+        n = self._ports.get(text)
+        if n is not None:
+            return n
         from ..smtp.connection import SMTPIOError
 
         try:
@@ -148,6 +154,9 @@ class Host:
         if n < 0:  # Tcl hands it to getaddrinfo, which refuses it thus
             raise SMTPIOError("couldn't open socket: Servname not supported for ai_socktype",
                               direct=True)
+        if len(self._ports) >= 64:
+            self._ports.clear()
+        self._ports[text] = n
         return n
 
     def ascii_line(self, line: str) -> bool:

@@ -18,6 +18,7 @@ from ..mime.body import BodyError, body_pieces, decode_string_body, reading_char
 from ..mime.generator import open_body_file
 from ..mime.parser import parse_file, parse_lines, parse_string
 from ..mime.tclarray import array_order
+from .options import plain_list
 from .registry import TclError, TclReturn, tclcommand, to_tcl
 from .values import call_string, split_list, tcl_string
 
@@ -64,7 +65,12 @@ def _entity(ctx: Any, token: str, var: str) -> Entity:
 # --- helpers --------------------------------------------------------------------
 
 def _split(ctx: Any, value: Any) -> List[str]:
-    """A Tcl list's elements, NUL-safe, each as its text (values.py)."""
+    """A Tcl list's elements, NUL-safe, each as its text (values.py); a
+    plain list (``-header {X-Tag one}``) split in Python, as Tcl would."""
+    if isinstance(value, str):
+        plain = plain_list(value)
+        if plain is not None:
+            return plain
     return split_list(ctx.tk, value)
 
 

@@ -17,7 +17,8 @@ from .options import (boolean, list_string, refuse_control, refuse_header_inject
                       split_list)
 from .reactor import TclReactor
 from .registry import TclError, TclReturn, tclcommand
-from .values import call_string, split_list, tcl_string
+from . import values
+from .values import call_string, tcl_string
 
 _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
             "-usetls": "usetls", "-tlsimport": "tlsimport",
@@ -126,26 +127,32 @@ def _split_list(ctx: Context, value: str) -> List[str]:
         return split_list(ctx, value)
     except TclError as e:
         errorcode = call_string(ctx.tk, "apply", "{v} {catch {llength $v} m o; dict get $o -errorcode}", value)
-        raise TclError(e.message, split_list(ctx.tk, errorcode)) from None
+        raise TclError(e.message, values.split_list(ctx.tk, errorcode)) from None
 
 
 def _services(ctx: Context) -> Services:
     # The mime layer's Python functions, called directly (no Tcl round trip),
     # with the side effects tcllib's calls have (token numbers, clock).
-    # $tcl_platform(user) is read only when it is needed.  (Made per send,
-    # not kept in ctx.memo: closures over ctx kept there would put the
-    # interpreter in a reference cycle, freed by whichever thread collects
-    # it -- Tcl aborts when that is not the interpreter's thread.)
-    from ..mime import address, unique_id
-    from .mime_text_commands import _now_proper, parse_addresses
+    # $tcl_platform(user) is read only when it is needed.  Made once per
+    # interpreter; the functions hold the context weakly, so the memo puts
+    # no reference cycle around the interpreter (one freed by the garbage
+    # collector on another thread makes Tcl abort).
+    services = ctx.memo.get("services")
+    if services is None:
+        import weakref
 
-    return Services(
-        parse_addresses=lambda s: parse_addresses(ctx, s),
-        now_proper=lambda: _now_proper(ctx),
-        unique_id=unique_id,
-        user=lambda: call_string(ctx.tk, "set", "::tcl_platform(user)"),
-        parse_quietly=lambda s: address.parseaddress(s, ctx.hostname()),
-    )
+        from ..mime import address, unique_id
+        from .mime_text_commands import _now_proper, parse_addresses
+
+        c = weakref.proxy(ctx)
+        services = ctx.memo["services"] = Services(
+            parse_addresses=lambda s: parse_addresses(c, s),
+            now_proper=lambda: _now_proper(c),
+            unique_id=unique_id,
+            user=lambda: call_string(c.tk, "set", "::tcl_platform(user)"),
+            parse_quietly=lambda s: address.parseaddress(s, c.hostname()),
+        )
+    return services
 
 
 def _tlspolicy(ctx: Context, prefix: str):
