@@ -422,3 +422,32 @@ def test_lists_tcl_must_split_still_go_to_tcl(interp, aio):
     out = interp.eval("list [catch {smtp::sendmessage [mime::initialize -canonical text/plain -string x] "
                       "-servers {127.0.0.1 \"} -recipients a@b.c} m] $m $::errorCode")
     assert interp.tcl.tk.splitlist(out) == ("1", "unmatched open quote in list", "TCL VALUE LIST QUOTE")
+
+
+# --- SMTPUTF8 mailbox patterns (smtp/commands.py) ------------------------------------------
+
+_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-"
+# the patterns as first written: one class holding U+00A0-U+10FFFF (slow to
+# compile, which is why commands.py spells them differently)
+REF_DOT_STRING_UTF8 = r"[%s\u00a0-\U0010ffff]+(?:\.[%s\u00a0-\U0010ffff]+)*" % (_ATEXT, _ATEXT)
+REF_QUOTED_UTF8 = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u00a0-\U0010ffff]|\\[\x20-\x7e])*"'
+REF_LABEL_UTF8 = (r"[A-Za-z0-9\u00a0-\U0010ffff](?:[A-Za-z0-9\u00a0-\U0010ffff-]*"
+                  r"[A-Za-z0-9\u00a0-\U0010ffff])?")
+
+mailbox_text = st.text(alphabet=st.one_of(
+    st.sampled_from(list("aZ09.-_@\"\\ ()<>[]!~\x00\x1f\x7f\x80\x9f\xa0\xff\u2028\ud800\U0010ffff")),
+    st.characters()), max_size=14)
+
+
+@GATE
+@given(text=mailbox_text)
+def test_utf8_mailbox_patterns_match_as_first_written(text):
+    from pysmtp_tcl.smtp import commands
+
+    for ours, ref in ((commands._DOT_STRING_UTF8, REF_DOT_STRING_UTF8),
+                      (commands._QUOTED_UTF8, REF_QUOTED_UTF8),
+                      (commands._LABEL_UTF8, REF_LABEL_UTF8)):
+        want = re.compile(ref)
+        assert bool(ours.fullmatch(text)) == bool(want.fullmatch(text))
+        m, w = ours.match(text), want.match(text)
+        assert (m and m.end()) == (w and w.end())
