@@ -451,3 +451,14 @@ def test_utf8_mailbox_patterns_match_as_first_written(text):
         assert bool(ours.fullmatch(text)) == bool(want.fullmatch(text))
         m, w = ours.match(text), want.match(text)
         assert (m and m.end()) == (w and w.end())
+
+
+def test_a_redefined_parsedatetime_gives_the_date_as_in_tcllib(interp, aio):
+    # tcllib's sendmessage calls ::mime::parsedatetime -now proper: a script
+    # that redefines it (fixed dates in its own tests) gets its Date header
+    srv = aio()
+    _send(interp, srv.port, "-originator a@example.com")
+    interp.eval('proc ::mime::parsedatetime {value property} {return "Thu, 01 Jan 2026 00:00:00 +0000"}')
+    _send(interp, srv.port, "-originator a@example.com")
+    dates = [_date(m["data"]) for m in srv.messages]
+    assert dates[0] != dates[1] and dates[1] == "Thu, 01 Jan 2026 00:00:00 +0000"
