@@ -264,7 +264,7 @@ class Delivery:
                 # refuse a message without recipients and the copy be lost
                 handoff(path, env.sender, env.recipients, prepared.source, reactor, timeout, debug)
             if env.has_bcc and env.bcc:
-                handoff(path, env.sender, env.bcc, prepared.bcc_source(), reactor, timeout, debug)
+                handoff(path, env.sender, env.bcc, prepared.bcc()[0], reactor, timeout, debug)
         except ValueError as e:
             raise DeliveryError(str(e), ("SMTP", "ADDRESS"), "EX_DATAERR") from None
 

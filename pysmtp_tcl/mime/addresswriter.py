@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from .folding import LINE, Folder, add_encoded, encoded_size
 
-__all__ = ["address_list", "tokens", "word_text", "idna_domain_label", "EW"]
+__all__ = ["address_list", "tokens", "word_text", "idna_domain_label", "utf8_addr_spec", "EW"]
 
 #: An encoded-word the script wrote itself (RFC 2047 §2), a whole token.
 EW = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=\Z")
@@ -127,6 +127,37 @@ def address_list(folder: Folder, text: str, utf8: bool) -> None:
             seg = []
         else:
             seg.append((kind, t))
+
+
+def utf8_addr_spec(text: str) -> Optional[str]:
+    """The first ``addr-spec`` of an address list that only UTF-8 can carry
+    (RFC 6532 §3.2): a non-ASCII local part, for which no encoded-word
+    exists (RFC 2047 §5) and which IDNA does not cover; ``None`` if there
+    is none.  The same lexing and segmentation as :func:`address_list`.
+
+    :param text: the unfolded field value.
+    """
+    seg: List[Tuple[str, str]] = []
+    for kind, t in tokens(text) + [("end", "")]:
+        if kind not in (",", ";", ":", "end"):
+            seg.append((kind, t))
+            continue
+        angles = [t for k, t in seg if k == "angle"]
+        if angles:
+            for angle in angles:
+                if not _angle(angle, False).isascii():
+                    return angle[1:-1] if angle.endswith(">") else angle[1:]
+        elif kind != ":" and any(k == "@" for k, _ in seg):
+            spec = [(k, t) for k, t in seg if k not in ("ws", "comment")]
+            if not all(t.isascii() for t in _local_part(spec)):
+                return "".join(t for _, t in spec)
+        seg = []
+    return None
+
+
+def _local_part(spec: List[Tuple[str, str]]) -> List[str]:
+    at = max(i for i, (k, _) in enumerate(spec) if k == "@")
+    return [t for _, t in spec[:at]]
 
 
 def _segment(folder: Folder, ws: str, seg: List[Tuple[str, str]], utf8: bool,

@@ -30,13 +30,13 @@ written form changes (COMPATIBILITY.md).
 from __future__ import annotations
 
 import re
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from .addresswriter import EW, address_list, idna_domain_label, word_text
+from .addresswriter import EW, address_list, idna_domain_label, utf8_addr_spec, word_text
 from .folding import Folder, add_encoded
 from .rfc2231 import format_param
 
-__all__ = ["wire_field", "ADDRESS_FIELDS", "VERBATIM_FIELDS", "idna_domain_label"]
+__all__ = ["wire_field", "utf8_only", "ADDRESS_FIELDS", "VERBATIM_FIELDS", "idna_domain_label"]
 
 #: Fields holding address lists (RFC 5322 §3.6.2, §3.6.3, §3.6.6; RFC 8098;
 #: common extensions; tcllib's Dcc).
@@ -95,6 +95,27 @@ def wire_field(name: str, value: str, utf8: bool = False) -> str:
     else:
         _unstructured(folder, text)
     return folder.text()
+
+
+def utf8_only(name: str, value: str) -> Optional[Tuple[str, str]]:
+    """What in a field the script gave an ASCII message cannot carry: the
+    text :func:`wire_field` has to write as UTF-8 (RFC 6532) even when the
+    transaction is not SMTPUTF8, so the message needs SMTPUTF8 (RFC 6531
+    §3.4).  That is an ``addr-spec`` with a non-ASCII local part (RFC 2047
+    §5: an encoded-word never appears in one), non-ASCII text in a field
+    without an encoding (Message-ID, References, …), or a value whose
+    shape the writer does not know how to encode.
+
+    :returns: ``("address", addr-spec)`` or ``("value", value)``; ``None``
+        when the field is written in ASCII without SMTPUTF8.
+    """
+    if value.isascii() or wire_field(name, value, False).isascii():
+        return None
+    if name.lower() in ADDRESS_FIELDS:
+        spec = utf8_addr_spec(_UNFOLD.sub("", _BLANK_LINE.sub("", value)))
+        if spec is not None:
+            return ("address", spec)
+    return ("value", value)
 
 
 # --- unstructured text (RFC 2047 §5 (1)) ------------------------------------

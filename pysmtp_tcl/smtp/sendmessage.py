@@ -134,6 +134,21 @@ def smtputf8(addresses: Sequence[str]) -> bool:
     return any(not a.isascii() for a in addresses)
 
 
+def utf8_header(entity: Any) -> Optional[str]:
+    """Why the message itself needs an SMTPUTF8 transaction, whatever its
+    envelope: a header field the script gave holds text that only UTF-8
+    can carry (RFC 6532; e.g. an address with a non-ASCII local part,
+    which has no encoded-word form), as the session's error names it
+    (``header To address "josé@example.org"``); ``None`` when the message
+    can be written in ASCII (:func:`pysmtp_tcl.mime.eai.utf8_field`)."""
+    from ..mime.eai import utf8_field
+
+    found = utf8_field(entity)
+    if found is None:
+        return None
+    return "header %s %s %s" % (found.name, found.kind, cmds.shown(found.text))
+
+
 @dataclass
 class Prepared:
     """A message ready to go: the envelope and the outgoing copy.
@@ -143,19 +158,24 @@ class Prepared:
         headers, without Bcc/Dcc fields).
     :ivar source: the outgoing message's octets (:func:`message_source`);
         a caller may wrap it (e.g. to count octets).
+    :ivar utf8_header: :func:`utf8_header` of the outgoing message: its
+        transaction must be SMTPUTF8 whatever the envelope (``None``: no).
     """
 
     envelope: envmod.Envelope
     outgoing: Any
     source: Callable[[Callable[[bytes], None]], None]
     services: Services
+    utf8_header: Optional[str] = None
 
-    def bcc_source(self) -> Callable[[Callable[[bytes], None]], None]:
-        """The blind copy's octets (built now: it takes a Date and a
-        Message-ID, as tcllib does only when the main message went)."""
+    def bcc(self) -> Tuple[Callable[[Callable[[bytes], None]], None], Optional[str]]:
+        """The blind copy's octets and its :func:`utf8_header` (built now:
+        it takes a Date and a Message-ID, as tcllib does only when the main
+        message went).  Its transaction decides SMTPUTF8 on its own."""
         env = self.envelope
-        return message_source(_bcc_digest(self.outgoing, env, self.services),
-                              smtputf8([env.sender, *env.bcc]))
+        digest = _bcc_digest(self.outgoing, env, self.services)
+        need = utf8_header(digest)
+        return message_source(digest, need is not None or smtputf8([env.sender, *env.bcc])), need
 
 
 def prepare(req: SendRequest, services: Services) -> Prepared:
@@ -178,8 +198,9 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
     # derived headers (tcllib adds them to the caller's token)
     outgoing = entity.derived(added, without=BLIND_FIELDS)
     check_envelope(env, services.parse_quietly or services.parse_addresses)
-    return Prepared(env, outgoing, message_source(outgoing, smtputf8([env.sender, *env.recipients])),
-                    services)
+    need = utf8_header(outgoing)
+    utf8 = need is not None or smtputf8([env.sender, *env.recipients])
+    return Prepared(env, outgoing, message_source(outgoing, utf8), services, need)
 
 
 def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleastone: bool,
@@ -224,12 +245,14 @@ def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleast
         if on_session is not None:
             on_session(session)
         try:
-            refused = session.send_transaction(prepared.source, env.sender, env.recipients, atleastone)
+            refused = session.send_transaction(prepared.source, env.sender, env.recipients, atleastone,
+                                               utf8_header=prepared.utf8_header)
             if reused and not retried and session.lost and not session.dot_sent:
                 raise _Reconnect()
             if env.has_bcc:
-                refused = refused + session.send_transaction(prepared.bcc_source(), env.sender, env.bcc,
-                                                             atleastone)
+                bcc_source, bcc_utf8 = prepared.bcc()
+                refused = refused + session.send_transaction(bcc_source, env.sender, env.bcc,
+                                                             atleastone, utf8_header=bcc_utf8)
         except _Reconnect:
             retried = True
             _lost_kept_connection(session, debug)
@@ -291,7 +314,9 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
     :raises ProtocolFailure: MAIL/DATA/final reply failed, the message could
         not be produced, the replies went out of step, or an internal error
         after connecting (Tcl code 7).
-    :raises session.EnvelopeError: non-ASCII address without SMTPUTF8.
+    :raises session.EnvelopeError: a non-ASCII envelope address, or a
+        header field only UTF-8 can carry (:func:`utf8_header`), and the
+        server does not offer SMTPUTF8.
     :raises InternalFailure: a bug of ours before connecting.
 
     ``before_connect``, if given, runs after the envelope is derived and

@@ -546,7 +546,7 @@ class Session:
         return [self.hear(secs) for secs in waits]
 
     def send_transaction(self, source: MessageSource, sender: str, recipients: Sequence[str],
-                         atleastone: bool) -> List[Tuple[str, str, str]]:
+                         atleastone: bool, utf8_header: Optional[str] = None) -> List[Tuple[str, str, str]]:
         """MAIL, one RCPT per recipient, then DATA (or RSET): tcllib's
         ``sendmessageaux``, decided by :class:`~.dialogue.MailTransaction`
         (pipelined when the server offers PIPELINING).
@@ -555,14 +555,24 @@ class Session:
         :raises ProtocolFailure: the message could not be produced (tcllib's
             ``code 400`` shape, whatever the server advertises), MAIL, DATA
             or the final reply failed, or the replies went out of step.
-        :raises EnvelopeError: a non-ASCII address and no SMTPUTF8.
+        :raises EnvelopeError: a non-ASCII address, or ``utf8_header``, and
+            no SMTPUTF8 (nothing of the transaction is sent).
         :raises CommandError: an address is no RFC 5321 mailbox (checked
             before connecting too).
+
+        ``utf8_header``: the message's header holds text only UTF-8 can
+        carry (RFC 6532), named as in the error (``header To address
+        "…"``): the transaction is SMTPUTF8 even with an ASCII envelope
+        (RFC 6531 §3.4).
         """
         utf8 = any(not _ascii(a) for a in [sender, *recipients])
-        if utf8 and not self.has("SMTPUTF8", params=True):
-            bad = next(a for a in [sender, *recipients] if not _ascii(a))
-            raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
+        if (utf8 or utf8_header) and not self.has("SMTPUTF8", params=True):
+            if utf8:
+                bad = next(a for a in [sender, *recipients] if not _ascii(a))
+                raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
+            raise EnvelopeError("%s is not ASCII (no encoded-word can carry it) and the server does not "
+                                "offer SMTPUTF8 (RFC 6531, RFC 6532)" % utf8_header)
+        utf8 = utf8 or utf8_header is not None
         params: List[Tuple[str, Optional[str]]] = []
         size_wanted = self.has("SIZE", prefix=True)
         # One pass over the message (as tcllib's SIZE does) gives both the
