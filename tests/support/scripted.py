@@ -13,6 +13,7 @@ import hmac
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Union
 
@@ -29,6 +30,9 @@ class Conn:
     tls: bool = False
     auth: Optional[str] = None
     reads: List[bytes] = field(default_factory=list)  # each recv() as it came (PIPELINING: one write)
+    #: the client reset the connection (it closed it with our replies
+    #: unread, so its kernel sent RST and dropped what it had not sent yet)
+    reset: bool = False
 
     @property
     def commands(self) -> List[str]:
@@ -78,6 +82,12 @@ class ScriptedServer:
         self.cfg.update(cfg)
         self.conns: List[Conn] = []
         self._stop = threading.Event()
+        # connections being served and not stalled (settle() waits for 0)
+        self._busy = 0
+        self._idle = threading.Condition()
+        self._local = threading.local()
+        self._sentinel: Optional[tuple] = None
+        self._sentinel_seen = threading.Event()
         self._threads: List[threading.Thread] = []
         self._socks: List[socket.socket] = []
         self.sock = socket.socket()
@@ -136,11 +146,46 @@ class ScriptedServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def settle(self, timeout: float = 5.0) -> None:
+    def settle(self, timeout: float = 5.0) -> bool:
         """Wait until every client connection so far has ended (the client
-        closed it), so that what it sent last is recorded."""
-        for t in list(self._threads[1:]):
-            t.join(timeout)
+        closed it) or stalls (a ``STALL`` reply: it reads nothing more), so
+        that what the client sent last is recorded.  Event-based: a
+        connection still in the listen queue is accepted first (a sentinel
+        connection marks the end of the queue), then each connection's end
+        is awaited, for at most ``timeout`` seconds in all.
+
+        :returns: whether every connection ended or stalls in time.
+        """
+        deadline = time.monotonic() + timeout
+        if not self._stop.is_set():
+            self._accept_queued(deadline)
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, max(0.0, deadline - time.monotonic()))
+
+    def _accept_queued(self, deadline: float) -> None:
+        """Return once the accept thread has taken every connection made
+        before this call (FIFO: the sentinel's comes after them)."""
+        c = socket.socket()
+        try:
+            c.bind(("127.0.0.1", 0))
+            self._sentinel = c.getsockname()
+            self._sentinel_seen.clear()
+            c.settimeout(max(0.1, deadline - time.monotonic()))
+            c.connect(("127.0.0.1", self.port))
+            self._sentinel_seen.wait(max(0.0, deadline - time.monotonic()))
+        except OSError:
+            pass
+        finally:
+            self._sentinel = None
+            c.close()
+
+    def _not_busy(self) -> None:
+        """This connection's handler has ended or stalls (once per connection)."""
+        if getattr(self._local, "busy", False):
+            self._local.busy = False
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
 
     @property
     def datas(self) -> List[bytes]:
@@ -154,16 +199,30 @@ class ScriptedServer:
     def _accept(self) -> None:
         while not self._stop.is_set():
             try:
-                s, _ = self.sock.accept()
+                s, addr = self.sock.accept()
             except OSError:
                 return
+            if self._sentinel is not None and addr == self._sentinel:
+                s.close()  # settle()'s: every connection before it is accepted
+                self._sentinel_seen.set()
+                continue
+            with self._idle:
+                self._busy += 1
             self._socks.append(s)
             t = threading.Thread(target=self._serve, args=(s,), daemon=True)
             t.start()
             self._threads.append(t)
 
     def _serve(self, s: socket.socket) -> None:
+        self._local.busy = True
+        try:
+            self._serve_conn(s)
+        finally:
+            self._not_busy()
+
+    def _serve_conn(self, s: socket.socket) -> None:
         conn = Conn()
+        self._local.conn = conn
         self.conns.append(conn)
         try:
             if self.cfg["implicit_tls"] is not None:
@@ -246,7 +305,8 @@ class ScriptedServer:
                     ok = self._reply(s, ["502 5.5.2 Error: command not recognized"], arg)
                 if not ok:
                     return
-        except (OSError, ssl.SSLError):
+        except (OSError, ssl.SSLError) as e:
+            conn.reset = conn.reset or isinstance(e, ConnectionResetError)
             return
         finally:
             try:
@@ -261,6 +321,7 @@ class ScriptedServer:
             return True
         rep = list(rep)
         if rep and rep[0] == STALL:
+            self._not_busy()  # reads nothing more: settled
             self._stop.wait(3600)
             return False
         if rep and rep[0] == CLOSE:
