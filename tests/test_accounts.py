@@ -466,7 +466,7 @@ def test_environment_variable_and_install_errors(provider, ca_file, tmp_path, mo
     path.write_text("account default\nhost h\nbogus 1\n")
     with pytest.raises(ConfigError) as info:
         Interpreter()
-    assert str(info.value) == "%s: line 3: unknown command bogus" % path
+    assert str(info.value) == "%s: line 3: account default: unknown command bogus" % path
     del info
     import tkinter
 
@@ -493,7 +493,7 @@ def test_launcher_config_option_and_errors(provider, ca_file, tmp_path):
     path.write_text("account default\nhost localhost\ntls_priorities NORMAL\n")
     p = run_launcher(["--config", str(path), str(script)])
     assert p.returncode == 78 and "done" not in p.stdout
-    assert p.stderr.strip() == ("pysmtp-tclsh: %s: line 3: command tls_priorities is not supported by "
+    assert p.stderr.strip() == ("pysmtp-tclsh: %s: line 3: account default: command tls_priorities is not supported by "
                                 "pysmtp-tcl (GnuTLS priority strings do not apply (Python's ssl/OpenSSL))"
                                 % path)
     p = run_launcher(["--config", str(path), "--capture", str(tmp_path / "c"), str(script)])

@@ -181,7 +181,7 @@ def test_from_and_domain_patterns_as_msmtp(monkeypatch, tmp_path):
     if not os.path.exists("/etc/mailname"):
         with pytest.raises(ConfigError) as info:
             parse("account a\nhost h\nfrom %U@%M\n", "f")
-        assert str(info.value) == "f: line 3: command from %M: cannot read /etc/mailname (no such file or directory)"
+        assert str(info.value) == "f: line 3: account a: command from %M: cannot read /etc/mailname (no such file or directory)"
 
 
 def test_from_matching_follows_msmtp():

@@ -83,6 +83,33 @@ def make_delivery(config: Any = None, route: Any = None) -> Any:
     if route is not None:
         raise ValueError("a route and a configuration file exclude each other")
     from .deliver import Delivery
-    from .msmtprc import load
+    from .msmtprc import ConfigError, load
 
-    return Delivery(config=load(os.fspath(config)))
+    try:
+        return Delivery(config=load(os.fspath(config)))
+    except ConfigError as e:
+        _log_config_error(e)
+        raise
+
+
+def _log_config_error(e: Any) -> None:
+    """Write a configuration error to the send logs in force where it was
+    found (``ConfigError.log``): an admin auditing the log sees why nothing
+    went, as for any other failure (msmtp itself logs only failed sends).
+    ``logfile -`` is standard output; a log that cannot be written is
+    reported on stderr."""
+    if not e.log:
+        return
+    import sys
+
+    from . import sendlog
+
+    info = sendlog.format_info(sendlog.Record(host="", tls=False, auth=False, user=None, sender="",
+                                              recipients=(), exitcode="EX_CONFIG", errormsg=str(e),
+                                              account=e.account))
+
+    def out(stream: Any) -> Any:
+        return lambda line: (stream.write(line + "\n"), stream.flush())
+
+    for t in e.log:
+        sendlog.write(t.logfile, t.logfile_time_format, t.syslog, info, True, out(sys.stdout), out(sys.stderr))

@@ -121,20 +121,20 @@ class Delivery:
         assert self.config is not None
         account = self.config.choose(env.sender)
         if account is None:
-            raise DeliveryError("%s: no account matches the envelope sender <%s> and there is no "
-                                "account default" % (self.config.path, env.sender), ("SMTP", "NOACCOUNT"))
+            e = DeliveryError("%s: no account matches the envelope sender <%s> and there is no "
+                              "account default" % (self.config.path, env.sender), ("SMTP", "NOACCOUNT"))
+            self._log(None, _record(None, env, side, prepared, e), side, Redactor())
+            raise e
         why = account.problem()
-        if why:
-            raise DeliveryError("%s: %s" % (account.where(), why))
+        if why:  # (load() checks the accounts it can choose: a Config made otherwise)
+            e = DeliveryError("%s: %s" % (account.where(), why))
+            self._log(account, _record(account, env, side, prepared, e), side, Redactor())
+            raise e
         if debug:
             debug("Using %s" % account.where())
         size = _Counter(prepared.source)
         prepared = replace(prepared, source=size)
-        record = sendlog.Record(host=account.host or account.sendmail_path or "", tls=False, auth=False,
-                                user=account.user, sender=env.sender,
-                                recipients=list(env.recipients) + list(env.bcc), exitcode="EX_OK",
-                                account=account.name, script=side.script,
-                                message_id=_message_id(prepared.outgoing))
+        record = _record(account, env, side, prepared)
         redact = Redactor()
         try:
             if account.sendmail_path is not None:
@@ -269,26 +269,19 @@ class Delivery:
             raise DeliveryError(str(e), ("SMTP", "ADDRESS"), "EX_DATAERR") from None
 
     # -- the send log -----------------------------------------------------------------
-    def _log(self, account: Account, record: sendlog.Record, side: ScriptSide, redact: "Redactor") -> None:
-        """Write the send log line.  Never raises: the message's fate is
-        decided, and a log failure must not turn a sent message into an
-        error (a script retrying would send it twice); it is reported on
-        the script's stderr instead."""
-        if not account.logfile and not account.syslog:
+    def _log(self, account: Optional[Account], record: sendlog.Record, side: ScriptSide,
+             redact: "Redactor") -> None:
+        """Write the send log line where ``account`` logs (``None``: where
+        ``defaults`` logs, for a failure before an account was chosen).
+        Never raises: the message's fate is decided, and a log failure must
+        not turn a sent message into an error (a script retrying would send
+        it twice); it is reported on the script's stderr instead."""
+        target = account.log_target if account is not None else self.config.log if self.config else None
+        if target is None:
             return
-        info = redact(sendlog.format_info(record))
-        if account.logfile:
-            try:
-                line = sendlog.timestamp(account.logfile_time_format) + " " + info
-                sendlog.append(account.logfile, line, side.stdout)
-            except Exception as e:  # OSError, a Tcl error (stdout closed), a bad time format
-                _warn(side, "pysmtp-tcl: cannot log to %s: %s" % (account.logfile, _os_text(e)))
-                _warn(side, "pysmtp-tcl: log info was: %s" % info)
-        if account.syslog:
-            try:
-                sendlog.to_syslog(account.syslog, info, record.exitcode != "EX_OK", self.syslog_socket)
-            except OSError as e:
-                _warn(side, "pysmtp-tcl: cannot log to syslog: %s" % _os_text(e))
+        sendlog.write(target.logfile, target.logfile_time_format, target.syslog,
+                      redact(sendlog.format_info(record)), record.exitcode != "EX_OK", side.stdout,
+                      side.warn, self.syslog_socket)
 
 
 class Redactor:
@@ -352,11 +345,18 @@ def _secret_key(account: Account) -> Tuple[str, ...]:
     return (account.path, account.name, account.passwordeval or "")
 
 
-def _warn(side: ScriptSide, line: str) -> None:
-    try:
-        side.warn(line)
-    except Exception:  # stderr closed too: nowhere left to say it
-        pass
+def _record(account: Optional[Account], env: Any, side: ScriptSide, prepared: core.Prepared,
+            failure: Optional[DeliveryError] = None) -> sendlog.Record:
+    """The send log record of one message (``failure``: it ended before
+    anything was sent)."""
+    host = (account.host or account.sendmail_path or "") if account is not None else ""
+    record = sendlog.Record(host=host, tls=False, auth=False, user=account.user if account else None,
+                            sender=env.sender, recipients=list(env.recipients) + list(env.bcc),
+                            exitcode="EX_OK", account=account.name if account else None, script=side.script,
+                            message_id=_message_id(prepared.outgoing))
+    if failure is not None:
+        record.exitcode, record.errormsg = failure.exitcode, failure.message
+    return record
 
 
 class _Counter:
@@ -439,5 +439,3 @@ def _message_id(entity: object) -> Optional[str]:
     return values[0] if values else None
 
 
-def _os_text(e: Exception) -> str:
-    return getattr(e, "strerror", None) or str(e)

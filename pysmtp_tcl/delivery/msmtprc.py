@@ -39,26 +39,46 @@ import re
 import stat
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from ..smtp.tls import parse_fingerprint
+
+
+class LogTarget(NamedTuple):
+    """Where an account's send log goes (``logfile``, ``logfile_time_format``,
+    ``syslog`` as :class:`Account` holds them)."""
+
+    logfile: Optional[str]
+    logfile_time_format: Optional[str]
+    syslog: Optional[str]
 
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used.
 
-    ``str(e)`` is msmtp-style: ``FILE: line N: invalid argument X for
-    command tls``.
+    ``str(e)`` is msmtp-style, with the account the line belongs to:
+    ``FILE: line N: account NAME: invalid argument X for command port``.
 
     :ivar path: the file; :ivar line: line number (``None`` for the whole
-        file); :ivar key: the command, if one is at fault.
+        file); :ivar key: the command, if one is at fault; :ivar account:
+        the account the line belongs to (``None``: ``defaults``, or the
+        whole file).
+    :ivar log: where this failure is to be logged: the send logs in force
+        where it was found (``defaults`` and the account's own settings read
+        before the faulty line; for a whole-file check, every account's),
+        and only in a file that passed the ownership check (whoever could
+        change it could make us append to any file).  Empty: nowhere.
     """
 
-    def __init__(self, path: str, line: Optional[int], message: str, key: Optional[str] = None):
-        super().__init__("%s: %s%s" % (path, "line %d: " % line if line else "", message))
+    def __init__(self, path: str, line: Optional[int], message: str, key: Optional[str] = None,
+                 account: Optional[str] = None):
+        named = "account %s: " % account if account is not None and not message.startswith("account ") else ""
+        super().__init__("%s: %s%s%s" % (path, "line %d: " % line if line else "", named, message))
         self.path = path
         self.line = line
         self.key = key
+        self.account = account
+        self.log: Tuple[LogTarget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +133,13 @@ class Account:
             return self.port
         return 465 if self.tls and not self.tls_starttls else 25
 
+    @property
+    def log_target(self) -> Optional[LogTarget]:
+        """Where this account's send log goes, or ``None`` (no logging)."""
+        if not self.logfile and not self.syslog:
+            return None
+        return LogTarget(self.logfile, self.logfile_time_format, self.syslog)
+
     def where(self) -> str:
         """``account NAME (FILE line N)`` for error texts."""
         return "account %s (%s line %d)" % (self.name, self.path, self.line)
@@ -145,10 +172,15 @@ class Account:
 
 @dataclass(frozen=True)
 class Config:
-    """A parsed file: its accounts in file order."""
+    """A parsed file: its accounts in file order.
+
+    :ivar log: the send log ``defaults`` configures (a failure that belongs
+        to no account, e.g. no account for an envelope sender, goes there).
+    """
 
     path: str
     accounts: Tuple[Account, ...]
+    log: Optional[LogTarget] = None
 
     def account(self, name: str) -> Optional[Account]:
         for a in self.accounts:
@@ -510,6 +542,21 @@ def parse(text: str, path: str) -> Config:
             accounts.append(Account(name=name, path=path, line=line, explicit=explicit,
                                     configured=configured, **values))
 
+    def fail(lineno: int, message: str, cmd: str, in_account: bool = True) -> ConfigError:
+        """The error for ``lineno``, naming the account it belongs to and
+        carrying the send log in force there (``in_account``: the line is a
+        setting of the current account, not an ``account`` command)."""
+        values = dict(defaults)
+        name = None
+        if in_account and meta is not None and current is not defaults:
+            name = meta[0]
+            values.update(meta[2])
+            values.update(current or {})
+        e = ConfigError(path, lineno, message, cmd, name)
+        target = _log_target(values)
+        e.log = (target,) if target is not None else ()
+        return e
+
     for lineno, raw in _lines(text):
         stripped = _strip(raw)
         if not stripped or stripped.startswith("#"):
@@ -519,12 +566,12 @@ def parse(text: str, path: str) -> Config:
         bad = _control(stripped)
         if bad is not None:
             where = ("the argument of command %s" % cmd) if bad not in cmd else "a command name"
-            raise ConfigError(path, lineno, "control character U+%04X in %s (not allowed)"
-                              % (ord(bad), where), cmd)
+            raise fail(lineno, "control character U+%04X in %s (not allowed)" % (ord(bad), where), cmd,
+                       cmd not in ("account", "defaults"))
         arg = _argument(rest)
         if cmd == "defaults":
             if arg:
-                raise ConfigError(path, lineno, "command defaults does not take an argument", cmd)
+                raise fail(lineno, "command defaults does not take an argument", cmd, False)
             finish()
             meta = None
             current = defaults
@@ -534,21 +581,21 @@ def parse(text: str, path: str) -> Config:
             name, colon, parents = arg.partition(":")
             name = _strip(name)
             if not name:
-                raise ConfigError(path, lineno, "missing account name", cmd)
+                raise fail(lineno, "missing account name", cmd, False)
             if "," in name:
-                raise ConfigError(path, lineno, "an account name must not contain colons or commas", cmd)
+                raise fail(lineno, "an account name must not contain colons or commas", cmd, False)
             if any(a.name == name for a in accounts):
-                raise ConfigError(path, lineno, "account %s was already defined in this file" % name, cmd)
+                raise fail(lineno, "account %s was already defined in this file" % name, cmd, False)
             start = {k: v for k, v in defaults.items()}
             inherited: set = set()
             if colon:
                 for parent_name in parents.split(","):
                     parent_name = _strip(parent_name)
                     if not parent_name:
-                        raise ConfigError(path, lineno, "missing account name", cmd)
+                        raise fail(lineno, "missing account name", cmd, False)
                     parent = next((a for a in accounts if a.name == parent_name), None)
                     if parent is None:
-                        raise ConfigError(path, lineno, "account %s not (yet) defined" % parent_name, cmd)
+                        raise fail(lineno, "account %s not (yet) defined" % parent_name, cmd, False)
                     for key in parent.explicit:
                         start[key] = getattr(parent, key)
                     inherited |= set(parent.explicit)
@@ -565,18 +612,22 @@ def parse(text: str, path: str) -> Config:
             try:
                 value = parser(arg)
             except _Bad as e:
-                raise ConfigError(path, lineno, "%s for command %s" % (e, cmd)
-                                  if str(e).startswith("invalid argument") else
-                                  "command %s %s" % (cmd, e), cmd) from None
+                raise fail(lineno, "%s for command %s" % (e, cmd) if str(e).startswith("invalid argument")
+                           else "command %s %s" % (cmd, e), cmd) from None
             if name_:
                 current[name_] = value
         elif cmd in UNSUPPORTED:
-            raise ConfigError(path, lineno, "command %s is not supported by pysmtp-tcl (%s)"
-                              % (cmd, UNSUPPORTED[cmd]), cmd)
+            raise fail(lineno, "command %s is not supported by pysmtp-tcl (%s)" % (cmd, UNSUPPORTED[cmd]), cmd)
         else:
-            raise ConfigError(path, lineno, "unknown command %s" % cmd, cmd)
+            raise fail(lineno, "unknown command %s" % cmd, cmd)
     finish()
-    return Config(path, tuple(accounts))
+    return Config(path, tuple(accounts), _log_target(defaults))
+
+
+def _log_target(values: Dict[str, Any]) -> Optional[LogTarget]:
+    if not values.get("logfile") and not values.get("syslog"):
+        return None
+    return LogTarget(values.get("logfile"), values.get("logfile_time_format"), values.get("syslog"))
 
 
 def load(path: str) -> Config:
@@ -606,16 +657,24 @@ def load(path: str) -> Config:
         text = text[1:]  # a byte order mark some editors write
     _check_safe(path, st)
     config = parse(text, path)
-    if any(a.password for a in config.accounts):
-        _check_private(path, st)
-    choosable = [a for a in config.accounts if a.name == "default" or a.from_]
-    if not choosable:
-        raise ConfigError(path, None, "no account can be used: define an account named default "
-                          "(account default : NAME) or give accounts a from address")
-    for a in choosable:
-        why = a.problem()
-        if why:
-            raise ConfigError(path, a.line, "account %s: %s" % (a.name, why))
+    try:
+        if any(a.password for a in config.accounts):
+            _check_private(path, st)
+        choosable = [a for a in config.accounts if a.name == "default" or a.from_]
+        if not choosable:
+            raise ConfigError(path, None, "no account can be used: define an account named default "
+                              "(account default : NAME) or give accounts a from address")
+        for a in choosable:
+            why = a.problem()
+            if why:
+                e = ConfigError(path, a.line, why, None, a.name)
+                e.log = (a.log_target,) if a.log_target else ()
+                raise e
+    except ConfigError as e:
+        if e.account is None:  # a whole-file problem: every account's send log
+            targets = [config.log] + [a.log_target for a in config.accounts]
+            e.log = tuple(dict.fromkeys(t for t in targets if t is not None))
+        raise
     return config
 
 

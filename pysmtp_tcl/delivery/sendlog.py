@@ -173,3 +173,32 @@ def to_syslog(facility: str, info: str, error: bool, address: str = SYSLOG_SOCKE
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
         s.connect(address)
         s.send(msg.encode("utf-8", "replace")[:8192])
+
+
+def write(logfile: Optional[str], time_format: Optional[str], syslog: Optional[str], info: str, error: bool,
+          stdout: Callable[[str], None], warn: Callable[[str], None],
+          syslog_socket: Optional[str] = None) -> None:
+    """Write one log line (``info``: :func:`format_info`, redacted) to a
+    ``logfile`` and/or ``syslog`` facility.  Never raises: a log failure
+    must not change a message's fate (a script retrying would send it
+    twice); ``warn`` reports it (``pysmtp-tcl: cannot log to …``) with the
+    line, so it is not lost.  ``syslog_socket``: default
+    :data:`SYSLOG_SOCKET` as it is at the call."""
+    if logfile:
+        try:
+            append(logfile, timestamp(time_format) + " " + info, stdout)
+        except Exception as e:  # OSError, a Tcl error (stdout closed), a bad time format
+            _warn(warn, "pysmtp-tcl: cannot log to %s: %s" % (logfile, getattr(e, "strerror", None) or e))
+            _warn(warn, "pysmtp-tcl: log info was: %s" % info)
+    if syslog:
+        try:
+            to_syslog(syslog, info, error, syslog_socket or SYSLOG_SOCKET)
+        except OSError as e:
+            _warn(warn, "pysmtp-tcl: cannot log to syslog: %s" % (e.strerror or e))
+
+
+def _warn(warn: Callable[[str], None], line: str) -> None:
+    try:
+        warn(line)
+    except Exception:  # stderr closed too: nowhere left to say it
+        pass
