@@ -216,3 +216,21 @@ def test_header_needing_smtputf8_through_an_account(tmp_path, scripted):
     failed, sent = log_lines(log)
     assert "errormsg='account default: header To address" in failed and "exitcode=EX_DATAERR" in failed
     assert "exitcode=EX_OK" in sent
+
+
+def test_the_sender_steers_the_account_unless_it_is_pinned():
+    # README's warning: a sender the script took from untrusted input picks
+    # any account whose from matches it; a file without from lines pins
+    # every message to its default account.
+    from pysmtp_tcl.delivery.msmtprc import parse
+
+    steerable = parse("account ops\nhost ops.example\nfrom *@example.org\n"
+                      "account relay\nhost relay.example\naccount default : relay\n", "rc")
+    for hostile in ("ceo@example.org", "CEO@EXAMPLE.ORG"):
+        assert steerable.choose(hostile).name == "ops"
+    assert steerable.choose("web-form@example.net").name == "default"
+    pinned = parse("account ops\nhost ops.example\naccount relay\nhost relay.example\n"
+                   "account default : relay\n", "rc")
+    for sender in ("ceo@example.org", "ops@ops.example", "joe+x@example.org"):
+        chosen = pinned.choose(sender)
+        assert (chosen.name, chosen.host) == ("default", "relay.example")
