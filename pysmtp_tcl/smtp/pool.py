@@ -66,7 +66,22 @@ def pool_key(opts: Any) -> Tuple[Any, ...]:
     the client name, every TLS setting (a ``-tlspolicy`` by its command), the
     credentials (the password as a digest) and AUTH settings, the account,
     ``-queue`` and the account's time-out.  ``-debug``, ``-maxsecs`` and
-    ``-pipelining`` may differ from send to send."""
+    ``-pipelining`` may differ from send to send.  (The key of the last
+    options object asked about is kept: the bridge passes the same frozen
+    options object while a script's options repeat.)"""
+    last = _LAST_KEY
+    if last and last[0] is opts:
+        return last[1]
+    key = _pool_key(opts)
+    if opts.tlspolicy is None:  # (a -tlspolicy callback may hold an interpreter)
+        _LAST_KEY[:] = [opts, key]
+    return key
+
+
+_LAST_KEY: List[Any] = []
+
+
+def _pool_key(opts: Any) -> Tuple[Any, ...]:
     password = opts.password or ""
     import hashlib  # only with reuse on: a plain send never needs it (start-up)
 
@@ -84,7 +99,6 @@ def pool_key(opts: Any) -> Tuple[Any, ...]:
 class _Idle:
     session: Any
     since: float
-    timer: Any = None
 
 
 class Pool:
@@ -105,6 +119,10 @@ class Pool:
         self.clock = clock
         self._idle: Dict[Tuple[Any, ...], _Idle] = {}
         self._closing: List[Any] = []  # sessions sent QUIT, reply awaited
+        #: the one pending timer that closes expired idle sessions (not one
+        #: timer per kept session: a send over a kept connection then costs
+        #: no ``after``/``after cancel`` round trips to the event loop)
+        self._sweep: Any = None
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -140,13 +158,20 @@ class Pool:
         entry = _Idle(session, self.clock())
         self._idle[key] = entry
         if self.timers is not None and session.conn.sock is not None:
-            entry.timer = self.timers.call_later(self.idle, lambda: self._expire(key, entry))
+            if self._sweep is None:
+                self._sweep = self.timers.call_later(self.idle, self._expire_idle)
             self.timers.watch(session.conn.sock, lambda: self._spoke_while_idle(key, entry))
 
     def close_all(self) -> None:
         """QUIT every idle session and wait (briefly) for the replies: at
         exit, or when reuse is turned off.  Never raises."""
         entries, self._idle = list(self._idle.values()), {}
+        if self._sweep is not None and self.timers is not None:
+            try:
+                self.timers.cancel(self._sweep)
+            except Exception:
+                pass
+        self._sweep = None
         for entry in entries:
             try:
                 self._unhook(entry)
@@ -166,19 +191,26 @@ class Pool:
     def _unhook(self, entry: _Idle) -> None:
         if self.timers is None:
             return
-        if entry.timer is not None:
-            self.timers.cancel(entry.timer)
-            entry.timer = None
         if entry.session.conn.sock is not None:
             self.timers.unwatch(entry.session.conn.sock)
 
-    def _expire(self, key: Tuple[Any, ...], entry: _Idle) -> None:
-        entry.timer = None
-        if self._idle.get(key) is not entry:
-            return
-        del self._idle[key]
-        self._unhook(entry)
-        self._quit(entry.session, wait=False)
+    def _expire_idle(self) -> None:
+        """The sweep timer: QUIT every session idle for ``idle`` seconds
+        (:data:`_TIMER_SLACK` early at most: the event loop's timers count
+        whole milliseconds), then wait for the next one to expire."""
+        self._sweep = None
+        now = self.clock()
+        due: Optional[float] = None
+        for key, entry in list(self._idle.items()):
+            left = entry.since + self.idle - now
+            if left <= _TIMER_SLACK:
+                del self._idle[key]
+                self._unhook(entry)
+                self._quit(entry.session, wait=False)
+            elif due is None or left < due:
+                due = left
+        if due is not None and self.timers is not None:
+            self._sweep = self.timers.call_later(due + _TIMER_SLACK, self._expire_idle)
 
     def _spoke_while_idle(self, key: Tuple[Any, ...], entry: _Idle) -> None:
         if self._idle.get(key) is not entry:
@@ -282,6 +314,11 @@ class Pool:
                       % (what, reply.code, reply.diagnostic, session.server))
         except Exception:
             pass
+
+
+#: Seconds by which the sweep timer may find a session short of its idle
+#: limit and still close it (``after`` counts whole milliseconds).
+_TIMER_SLACK = 0.002
 
 
 def _secs(secs: float) -> str:
