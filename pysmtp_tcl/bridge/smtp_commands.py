@@ -118,6 +118,20 @@ def parse_options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
             o["authmechanism"] = value.upper()
         else:
             raise TclError("unknown option " + option)
+    o["headers"] = tuple(o["headers"])
+    return o
+
+
+def _options(ctx: Context, args: Tuple[str, ...]) -> Dict[str, Any]:
+    """:func:`parse_options`, kept while the argument list repeats: apart
+    from ``-cafile`` (the file is read each time) it is a function of the
+    words alone.  The result is shared: never modified."""
+    last = ctx.memo.get("options")
+    if last is not None and last[0] == args:
+        return last[1]
+    o = parse_options(ctx, args)
+    if "-cafile" not in args:
+        ctx.memo["options"] = (args, o)
     return o
 
 
@@ -146,12 +160,19 @@ def _services(ctx: Context) -> Services:
         from .mime_text_commands import parse_addresses
 
         c = weakref.proxy(ctx)
+        # parse_addresses is a pure function of its argument (and of the
+        # host name, fixed unless it is non-ASCII) apart from the token
+        # number each call uses up: then a repeated send may reuse its
+        # envelope, using up as many numbers (sendmessage.prepare)
+        pure = ctx.hostname().isascii()
         services = ctx.memo["services"] = Services(
             parse_addresses=lambda s: parse_addresses(c, s),
             now_proper=lambda: _now_proper_command(c),
             unique_id=unique_id,
             user=lambda: call_string(c.tk, "set", "::tcl_platform(user)"),
             parse_quietly=lambda s: address.parseaddress(s, c.hostname()),
+            spend_parses=(lambda n: c.tokens.skip(n)) if pure else None,
+            envelopes={} if pure else None,
         )
     return services
 
@@ -231,7 +252,7 @@ def sendmessage(ctx: Context, token: str, *args: str) -> Any:
 
 
 def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
-    o = parse_options(ctx, args)
+    o = _options(ctx, args)
     entity = ctx.tokens.lookup(token)
     if entity is None:
         raise TclError('can\'t read "state(header)": no such variable', ("TCL", "LOOKUP", "VARNAME"))

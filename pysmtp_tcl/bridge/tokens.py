@@ -27,6 +27,12 @@ class TokenRegistry:
         self._objects[token] = obj
         return token
 
+    def skip(self, n: int, ns: str = "mime") -> None:
+        """Use up ``n`` token numbers of ``ns`` (as ``n`` calls of
+        ``new``, each followed by ``drop``, do)."""
+        if n:
+            self._counters[ns] = self._counters.get(ns, 0) + n
+
     def register(self, token: str, obj: Any) -> None:
         """Register ``obj`` under a given name (tcllib names a parsed
         message's parts ``TOKEN-1``, ``TOKEN-1-2`` …)."""

@@ -83,6 +83,12 @@ class Services:
         neither ``-originator`` nor a From header names the sender).
     :ivar parse_quietly: ``parse_addresses`` without its side effect on
         token numbers (only used to name the source of a bad address).
+    :ivar spend_parses: ``spend_parses(n)`` has the side effect of ``n``
+        calls of ``parse_addresses`` (tcllib: one token number each) and
+        nothing else.  Given, it says that ``parse_addresses`` is otherwise
+        a pure function of its argument: a send whose options repeat an
+        earlier one's then reuses that send's envelope (:func:`prepare`)
+        and calls this instead of parsing again.
     """
 
     parse_addresses: envmod.AddressParser
@@ -90,6 +96,9 @@ class Services:
     unique_id: Callable[[], str]
     user: Callable[[], str]
     parse_quietly: Optional[envmod.AddressParser] = None
+    spend_parses: Optional[Callable[[int], None]] = None
+    #: envelopes of earlier sends (see ``spend_parses``); the caller's dict
+    envelopes: Optional[dict] = None
 
 
 def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes], None]], None]:
@@ -182,25 +191,74 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
     """Derive the envelope and the outgoing copy of the message, and check
     that every address can go into MAIL FROM/RCPT TO (:func:`check_envelope`).
 
+    A send with the same ``-originator``, ``-recipients`` and ``-header``
+    values as a recent one, to a message that answers the same to whether
+    it has a Date and a Message-ID, gets that send's envelope (checked
+    then) when ``services`` allow it (:attr:`Services.spend_parses`):
+    :func:`~.envelope.derive` and :func:`check_envelope` are functions of
+    exactly these inputs.
+
     :raises envelope.EnvelopeError: bad option values (Tcl error).
     :raises InputError: an address that is no RFC 5321 mailbox.
     """
     entity = req.entity
-    env = envmod.derive(originator=req.originator, recipients=req.recipients, headers=req.headers,
-                        parse=services.parse_addresses, user=services.user,
-                        message_has_header=lambda name: _has_header(entity, name))
+    memo = services.envelopes if services.spend_parses is not None else None
+    key: Any = None
+    env: Optional[envmod.Envelope] = None
+    if memo is not None:
+        key = (req.originator, req.recipients, tuple(req.headers))
+        hit = memo.get(key)
+        if hit is not None and all(_has_header(entity, name) is answer for name, answer in hit[1]):
+            env = hit[0]
+            services.spend_parses(hit[2])  # type: ignore[misc]
+    if env is not None:
+        outgoing = entity.derived(_added(env, services), without=BLIND_FIELDS)
+    else:
+        asked: List[Tuple[str, bool]] = []
+        parses = [0]
+        user_read = []
+
+        def has(name: str) -> bool:
+            answer = _has_header(entity, name)
+            asked.append((name, answer))
+            return answer
+
+        def parse(text: str) -> Any:
+            parses[0] += 1
+            return services.parse_addresses(text)
+
+        def user() -> str:
+            user_read.append(True)  # $tcl_platform(user) may change: not kept
+            return services.user()
+
+        env = envmod.derive(originator=req.originator, recipients=req.recipients, headers=req.headers,
+                            parse=parse, user=user, message_has_header=has)
+        # one copy: the caller's entity without its blind fields, plus the
+        # derived headers (tcllib adds them to the caller's token)
+        outgoing = entity.derived(_added(env, services), without=BLIND_FIELDS)
+        check_envelope(env, services.parse_quietly or services.parse_addresses)
+        if memo is not None and not user_read:
+            if len(memo) >= _ENVELOPES_KEPT:
+                memo.clear()
+            memo[key] = (env, tuple(asked), parses[0])
+    need = utf8_header(outgoing)
+    utf8 = need is not None or smtputf8([env.sender, *env.recipients])
+    return Prepared(env, outgoing, message_source(outgoing, utf8), services, need)
+
+
+#: Envelopes :func:`prepare` keeps (a script sending to many different
+#: lists starts again when this many are kept).
+_ENVELOPES_KEPT = 64
+
+
+def _added(env: envmod.Envelope, services: Services) -> Sequence[Tuple[str, str]]:
+    # the derived headers, and a new Date and Message-ID where they are due
     added = env.headers
     if env.needs:
         added = list(added)
         for name in env.needs:
             added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
-    # one copy: the caller's entity without its blind fields, plus the
-    # derived headers (tcllib adds them to the caller's token)
-    outgoing = entity.derived(added, without=BLIND_FIELDS)
-    check_envelope(env, services.parse_quietly or services.parse_addresses)
-    need = utf8_header(outgoing)
-    utf8 = need is not None or smtputf8([env.sender, *env.recipients])
-    return Prepared(env, outgoing, message_source(outgoing, utf8), services, need)
+    return added
 
 
 def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleastone: bool,
