@@ -264,11 +264,19 @@ class Entity:
         ``without`` deleted from the copy first (absent ones are skipped):
         the outgoing copy ``smtp::sendmessage`` sends, made in one copy."""
         c = self.shallow_copy()
+        headers = c.headers
         for name in without:
-            if name in c.headers:
+            if name in headers:
                 c.set_header(name, "", "delete")
         for k, v in pairs:
-            c.set_header(k, v, "append")
+            if k.lower() in RESTRICTED_HEADERS:
+                c.set_header(k, v, "append")
+            else:
+                # set_header(k, v, "append") for a name it lets through:
+                # the same checks, without the previous values it returns
+                check_header_name(k, "header")
+                check_header_value(k, v)
+                headers.append(k, ScriptValue(v))
         return c
 
     def set_header(self, name: str, value: str, mode: str = "write") -> List[str]:
@@ -345,7 +353,23 @@ class Entity:
         """``(encoding, upgraded)``: :meth:`transfer_encoding` and whether it
         replaces an identity encoding (given, parsed or tcllib's choice)
         because of a long line or a NUL -- the body is then encoded on output
-        from the octets it would have been sent as."""
+        from the octets it would have been sent as.
+
+        For a small string body the answer is kept by exactly what it is
+        a function of (a script sends the same kind of message again and
+        again, each time from a new token)."""
+        if self.value == "string" and len(self.string) <= _LABEL_MEMO_BODY:
+            key = (self.encoding, self.canonical, self.content, tuple(self.params), self.string)
+            label = _LABELS.get(key)
+            if label is None:
+                label = self._transfer_label()
+                if len(_LABELS) >= _LABEL_MEMO_SIZE:
+                    _LABELS.clear()
+                _LABELS[key] = label
+            return label
+        return self._transfer_label()
+
+    def _transfer_label(self) -> Tuple[str, bool]:
         if self.encoding or not self.canonical:
             te = self.encoding
         else:
@@ -462,6 +486,11 @@ class Entity:
         for p in self.parts:
             yield from p.walk()
 
+
+#: transfer_label of small string bodies, by every input it depends on
+_LABELS: dict = {}
+_LABEL_MEMO_BODY = 4096
+_LABEL_MEMO_SIZE = 256
 
 #: Characters (octets for files) per block of lines judged at once by
 #: choose_encoding: bounded memory for big bodies.
