@@ -268,15 +268,22 @@ class Entity:
         for name in without:
             if name in headers:
                 c.set_header(name, "", "delete")
+        valid = _VALID_NAMES
         for k, v in pairs:
             if k.lower() in RESTRICTED_HEADERS:
                 c.set_header(k, v, "append")
-            else:
-                # set_header(k, v, "append") for a name it lets through:
-                # the same checks, without the previous values it returns
+                continue
+            # set_header(k, v, "append") for a name it lets through: the
+            # same checks (a name that passed check_header_name before
+            # passes again: it is a function of the name alone), without
+            # the previous values it returns
+            if k not in valid:
                 check_header_name(k, "header")
-                check_header_value(k, v)
-                headers.append(k, ScriptValue(v))
+                if len(valid) >= _VALID_NAMES_KEPT:
+                    valid.clear()
+                valid.add(k)
+            check_header_value(k, v)
+            headers.append(k, ScriptValue(v))
         return c
 
     def set_header(self, name: str, value: str, mode: str = "write") -> List[str]:
@@ -486,6 +493,10 @@ class Entity:
         for p in self.parts:
             yield from p.walk()
 
+
+#: header names check_header_name let through (Entity.derived)
+_VALID_NAMES: set = set()
+_VALID_NAMES_KEPT = 256
 
 #: transfer_label of small string bodies, by every input it depends on
 _LABELS: dict = {}
