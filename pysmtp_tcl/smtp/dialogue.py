@@ -29,6 +29,7 @@ refused recipient must lead to RSET with nothing sent (DESIGN.md §7).
 from __future__ import annotations
 
 import enum
+import functools
 from collections import deque
 from dataclasses import dataclass
 from typing import Deque, List, Optional, Sequence, Tuple
@@ -53,6 +54,22 @@ class Step:
 
     command: Command
     wait: float
+
+
+# Steps are frozen values: the usual ones are made once (a script sends
+# from and to the same addresses again and again).
+_DATA_STEP = Step(cmds.DATA, WAIT_DATA)
+_RSET_STEP = Step(cmds.RSET, WAIT_RSET)
+
+
+@functools.lru_cache(maxsize=256)
+def _mail_step(sender: str, params: Params) -> Step:
+    return Step(cmds.Mail(sender, params), WAIT_MAIL)
+
+
+@functools.lru_cache(maxsize=1024)
+def _rcpt_step(recipient: str) -> Step:
+    return Step(cmds.Rcpt(recipient), WAIT_RCPT)
 
 
 class Phase(enum.Enum):
@@ -99,12 +116,12 @@ class MailTransaction:
         self._data_queued = False
         self._opening_rset = rset_first
         if rset_first:
-            self._queue.append(Step(cmds.RSET, WAIT_RSET))
-        self._queue.append(Step(cmds.Mail(sender, tuple(params)), WAIT_MAIL))
-        self._queue.extend(Step(cmds.Rcpt(r), WAIT_RCPT) for r in recipients)
+            self._queue.append(_RSET_STEP)
+        self._queue.append(_mail_step(sender, tuple(params)))
+        self._queue.extend(map(_rcpt_step, recipients))
         if pipelining and recipients and (atleastone or len(recipients) == 1):
             # Pipelined DATA cannot change the outcome (see the module text).
-            self._queue.append(Step(cmds.DATA, WAIT_DATA))
+            self._queue.append(_DATA_STEP)
             self._data_queued = True
 
     # -- what to write ----------------------------------------------------------
@@ -122,10 +139,10 @@ class MailTransaction:
             # tcllib: DATA when someone accepted and (nobody refused or
             # -atleastone 1); otherwise RSET, whose reply is ignored
             if self.accepted and (not self.refused or self.atleastone):
-                self._queue.append(Step(cmds.DATA, WAIT_DATA))
+                self._queue.append(_DATA_STEP)
                 self._data_queued = True
             else:
-                self._queue.append(Step(cmds.RSET, WAIT_RSET))
+                self._queue.append(_RSET_STEP)
         batch = []
         while self._queue and len(batch) < self.batch_limit:
             batch.append(self._queue.popleft())
@@ -143,7 +160,7 @@ class MailTransaction:
         (replies come in command order, RFC 2920 §3.1)."""
         step = self._sent.popleft()
         cmd = step.command
-        if reply.well_formed and reply.code == 421:
+        if reply.code == 421 and reply.well_formed:
             self.closing = True
         if isinstance(cmd, cmds.Mail):
             if reply.code != 250 and self.failure is None:
@@ -174,7 +191,7 @@ class MailTransaction:
                 elif self.failure is not None:
                     self.phase = Phase.FAILED
                 else:
-                    self._queue.append(Step(cmds.RSET, WAIT_RSET))
+                    self._queue.append(_RSET_STEP)
         elif cmd == cmds.RSET:
             if self._opening_rset:
                 # a kept connection's RSET after an aborted transaction
