@@ -354,3 +354,33 @@ def test_one_sweep_timer_closes_each_idle_session_after_its_idle_time(ops):
         # a timer is pending whenever a session is idle
         assert not since or timers.pending
         assert len(timers.pending) <= 1
+
+
+# --- ::mime::parsedatetime watched by a trace (bridge/smtp_commands.py) -----------------
+
+@pytest.mark.parametrize("change", [
+    'proc ::mime::parsedatetime {value property} {return "Thu, 01 Jan 2026 00:00:00 +0000"}',
+    'rename ::mime::parsedatetime ::mime::pdt0; '
+    'proc ::mime::parsedatetime {value property} {return "Thu, 01 Jan 2026 00:00:00 +0000"}',
+    'rename ::mime::parsedatetime {}; interp alias {} ::mime::parsedatetime {} apply '
+    '{{value property} {return "Thu, 01 Jan 2026 00:00:00 +0000"}}',
+])
+def test_the_shim_is_watched_send_after_send(interp, aio, change):
+    import re
+
+    def send():
+        interp.eval("smtp::sendmessage [mime::initialize -canonical text/plain -string hi] -servers 127.0.0.1 "
+                    "-ports %d -usetls 0 -originator a@example.com -header {To rcpt@example.org}" % srv.port)
+
+    def date(data: bytes) -> str:
+        return re.search(rb"\r\nDate: ([^\r]*)\r\n", data).group(1).decode()
+
+    srv = aio()
+    send()
+    send()  # the shim is watched now
+    interp.eval(change)
+    send()
+    send()
+    dates = [date(m["data"]) for m in srv.messages]
+    assert len(dates) == 4
+    assert dates[0] != "Thu, 01 Jan 2026 00:00:00 +0000" and dates[2:] == ["Thu, 01 Jan 2026 00:00:00 +0000"] * 2

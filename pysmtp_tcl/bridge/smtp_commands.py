@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 import tkinter
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..smtp import envelope as envmod
 from ..smtp.commands import CommandError
@@ -185,16 +185,42 @@ def _now_proper_command(ctx: Context) -> str:
     """``::mime::parsedatetime -now proper``, as tcllib's sendmessage calls
     it: a script may have redefined the command (fixed dates in its own
     tests).  While it is still our shim, its implementation is called
-    directly (one ``info body`` instead of a round trip through the shim)."""
+    directly: the shim is recognised by its body (``info body``) and then
+    watched by a command trace, so later sends need no Tcl call at all
+    until it is renamed, deleted or redefined (``proc`` deletes the old
+    command: the trace fires)."""
     from .mime_text_commands import _now_proper
 
+    watch = ctx.memo.get("parsedatetime_ours")
+    if watch is not None and watch[0]:
+        return _now_proper(ctx)
     try:
         body = tcl_string(ctx.tk, ctx.tk.call("info", "body", "::mime::parsedatetime"))
     except tkinter.TclError:  # not a proc (renamed, an alias, a C command)
         body = None
     if body is not None and body.strip() == _PARSEDATETIME_SHIM:
+        _watch_parsedatetime(ctx, watch)
         return _now_proper(ctx)
     return call_string(ctx.tk, "::mime::parsedatetime", "-now", "proper")
+
+
+#: the command the trace on our ::mime::parsedatetime shim calls
+_REPLACED = "::pysmtp_tcl::_parsedatetime_replaced"
+
+
+def _watch_parsedatetime(ctx: Context, watch: Optional[List[bool]]) -> None:
+    # A trace that fires more often than needed (e.g. when a renamed shim,
+    # which keeps its trace, is deleted) only brings the info body check
+    # back.  The command holds the flag alone (no reference to ctx).
+    if watch is None:
+        watch = [False]
+        ctx.tk.createcommand(_REPLACED, lambda *_: watch.__setitem__(0, False))
+        ctx.memo["parsedatetime_ours"] = watch
+    try:
+        ctx.tk.call("trace", "add", "command", "::mime::parsedatetime", ("rename", "delete"), _REPLACED)
+    except tkinter.TclError:
+        return
+    watch[0] = True
 
 
 def _tlspolicy(ctx: Context, prefix: str):
