@@ -384,3 +384,41 @@ def test_the_shim_is_watched_send_after_send(interp, aio, change):
     dates = [date(m["data"]) for m in srv.messages]
     assert len(dates) == 4
     assert dates[0] != "Thu, 01 Jan 2026 00:00:00 +0000" and dates[2:] == ["Thu, 01 Jan 2026 00:00:00 +0000"] * 2
+
+
+# --- a command of the script's that tcllib runs during a send fails -----------------------
+
+_SCRIPT_FAILURES = [
+    "rename ::mime::parsedatetime {}",
+    "proc ::mime::parsedatetime {value property} {error \"no clock here\" {} {MY CODE}}",
+]
+
+
+@pytest.mark.parametrize("change", _SCRIPT_FAILURES)
+def test_a_failing_script_command_gives_its_own_error_as_in_tcllib(interp, aio, change):
+    # tcllib's sendmessage runs ::mime::parsedatetime -now proper for the
+    # Date field; when the script removed or broke it, the script got
+    # "internal error in pysmtp-tcl" (SMTP INTERNAL) where tcllib passes on
+    # that command's error.  Nothing is sent either way.
+    import subprocess
+
+    from support.oracle import oracle
+
+    srv = aio()
+    script = ("package require mime; package require smtp\n%s\n"
+              "set t [mime::initialize -canonical text/plain -string hi]\n"
+              "set rc [catch {smtp::sendmessage $t -servers 127.0.0.1 -ports %d -usetls 0 "
+              "-originator a@example.com -header {To rcpt@example.org}} m]\n"
+              "puts [list $rc $m $::errorCode]\n" % (change, srv.port))
+    o = oracle()
+    theirs = subprocess.run(o.command(), input=script, capture_output=True, text=True,
+                            env=o.environ(), timeout=60)
+    interp.eval(change)
+    interp.tcl.tk.call("set", "::p", srv.port)
+    ours = interp.eval("set t [mime::initialize -canonical text/plain -string hi]\n"
+                       "set rc [catch {smtp::sendmessage $t -servers 127.0.0.1 -ports $::p -usetls 0 "
+                       "-originator a@example.com -header {To rcpt@example.org}} m]\n"
+                       "list $rc $m $::errorCode")
+    assert theirs.stdout.strip() == ours
+    assert ours.startswith("1 ") and "INTERNAL" not in ours
+    assert srv.messages == []

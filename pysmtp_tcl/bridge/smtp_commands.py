@@ -12,7 +12,7 @@ from ..smtp.commands import CommandError
 from ..smtp.failures import INTERNAL_TEXT, LOG
 from ..smtp.session import (AuthFailure, CredentialsRefused, EnvelopeError, OpenFailure,
                             ProtocolFailure, SessionOptions)
-from ..smtp.sendmessage import InputError, InternalFailure, SendRequest, Services, send
+from ..smtp.sendmessage import CallerFailure, InputError, InternalFailure, SendRequest, Services, send
 from .context import Context
 from .options import (boolean, list_string, refuse_control, refuse_header_injection,
                       split_list)
@@ -169,7 +169,7 @@ def _services(ctx: Context) -> Services:
             parse_addresses=lambda s: parse_addresses(c, s),
             now_proper=lambda: _now_proper_command(c),
             unique_id=unique_id,
-            user=lambda: call_string(c.tk, "set", "::tcl_platform(user)"),
+            user=lambda: _script_command(c, "set", "::tcl_platform(user)"),
             parse_quietly=lambda s: address.parseaddress(s, c.hostname()),
             spend_parses=(lambda n: c.tokens.skip(n)) if pure else None,
             envelopes={} if pure else None,
@@ -201,7 +201,23 @@ def _now_proper_command(ctx: Context) -> str:
     if body is not None and body.strip() == _PARSEDATETIME_SHIM:
         _watch_parsedatetime(ctx, watch)
         return _now_proper(ctx)
-    return call_string(ctx.tk, "::mime::parsedatetime", "-now", "proper")
+    return _script_command(ctx, "::mime::parsedatetime", "-now", "proper")
+
+
+def _script_command(ctx: Context, *words: str) -> str:
+    """Run what tcllib runs in the script's interpreter during a send (the
+    script may have replaced or removed it); its error reaches the script
+    as it is, message and ``errorCode`` (:class:`CallerFailure`).
+
+    :raises CallerFailure: holding the :class:`TclError`.
+    """
+    try:
+        return call_string(ctx.tk, *words)
+    except tkinter.TclError as e:
+        code = None
+        if ctx.tk.call("info", "exists", "::errorCode") in (1, "1", True):
+            code = values.split_list(ctx.tk, ctx.tk.call("set", "::errorCode"))
+        raise CallerFailure(TclError(str(e), code)) from None
 
 
 #: the command the trace on our ::mime::parsedatetime shim calls
@@ -326,6 +342,8 @@ def _sendmessage(ctx: Context, token: str, *args: str) -> Any:
                            pool=ctx.pool)
         else:
             refused = _deliver(ctx, req, o, debug)
+    except CallerFailure as e:  # a command of the script's failed (tcllib's text)
+        raise e.error from None
     except envmod.EnvelopeError as e:
         raise TclError(str(e)) from None
     except InputError as e:

@@ -39,8 +39,11 @@ class InputError(Exception):
         self.option = option
 
 
-class _CallerFailure(Exception):
-    """An exception of the caller's ``before_connect``: passed on as it is."""
+class CallerFailure(Exception):
+    """An exception of the caller's code (``before_connect``, or a
+    :class:`Services` function running a command of the script's, as
+    tcllib calls ``::mime::parsedatetime``): passed on as it is, so the
+    script sees that command's own error (``invalid command name ...``)."""
 
     def __init__(self, error: BaseException) -> None:
         super().__init__(error)
@@ -388,9 +391,9 @@ def send(req: SendRequest, reactor: Reactor, services: Services,
         try:
             opts = before_connect() if before_connect is not None else req.session
         except Exception as e:  # e.g. the bridge's Tcl error for a malformed -servers list
-            raise _CallerFailure(e) from None
+            raise CallerFailure(e) from None
         return transmit(prepared, opts, reactor, req.atleastone, debug, on_session=opened.append, pool=pool)
-    except _CallerFailure as e:
+    except CallerFailure as e:
         raise e.error from None
     except _EXPECTED:
         raise
