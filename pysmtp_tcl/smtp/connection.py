@@ -83,6 +83,7 @@ READ_TIMEOUT = "read from server timed out"
 #: Tcl 8.6's text for ENOTCONN (``Tcl_ErrnoMsg``), in tcllib's connect error.
 NOT_CONNECTED = "socket is not connected"
 PREMATURE_EOF = "premature end-of-file from server"
+LINE_TOO_LONG = "reply line longer than %d octets" % MAX_LINE
 
 
 class Connection:
@@ -224,10 +225,17 @@ class Connection:
 
     def next_line(self) -> Optional[str]:
         """A complete line already received (as :meth:`read_line` returns
-        it), or ``None``: never waits, never reads the socket."""
+        it), or ``None``: never waits, never reads the socket.
+
+        :raises SMTPIOError: the line is longer than
+            :data:`~.replies.MAX_LINE` octets (the cap holds whether or not
+            the line's end came in the same read, which takes up to 64 KiB:
+            no reply line, complete or not, is held beyond it)."""
         i = self._buf.find(b"\n")
         if i < 0:
             return None
+        if i > MAX_LINE:
+            raise SMTPIOError(LINE_TOO_LONG)
         raw = bytes(self._buf[:i])
         del self._buf[: i + 1]
         if raw.endswith(b"\r"):
@@ -276,7 +284,7 @@ class Connection:
             without a line end).
         """
         if len(self._buf) > MAX_LINE:
-            raise SMTPIOError("reply line longer than %d octets" % MAX_LINE)
+            raise SMTPIOError(LINE_TOO_LONG)
         if self._eof:
             raise SMTPIOError(PREMATURE_EOF)
         if self.sock is None:

@@ -126,12 +126,12 @@ def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
     The result is exactly what :class:`ReplyAssembler` makes of the same
     lines (a line ends at LF, a CR before it is dropped, each octet is one
     char), in one pass at C speed; anything else (an incomplete reply, a
-    line without a code, more than :data:`MAX_LINES` lines) is left to
-    :class:`ReplyAssembler`.
+    line without a code, more than :data:`MAX_LINES` lines, a line over
+    :data:`MAX_LINE` octets) is left to the line-by-line reader.
     """
     i = buf.find(b"\n")
-    if i < 0:
-        return None
+    if i < 0 or i > MAX_LINE:
+        return None  # a line over the cap: the line-by-line reader refuses it
     if i >= 3 and buf[3:4] != b"-" and buf[:3].isdigit():
         # one line (the usual reply): what the pattern below finds for it
         line = buf[:i].decode("latin-1")
@@ -143,7 +143,7 @@ def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
         return None
     lines = m.group().decode("latin-1").split("\n")
     del lines[-1]
-    if len(lines) > MAX_LINES:
+    if len(lines) > MAX_LINES or (m.end() > MAX_LINE and max(map(len, lines)) > MAX_LINE):
         return None
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     first = lines[0]

@@ -197,6 +197,9 @@ def build() -> List[Scenario]:
         add(Scenario("%s:reset" % st, _fault(st, "reset"), _dead(st, EOF), bound=SLACK))
         add(Scenario("%s:endless_line" % st, _fault(st, "endless_line"), _dead(st, TOO_LONG), bound=SLACK,
                      note="tcllib: `gets` buffers the line without limit (memory exhaustion, hang)"))
+        add(Scenario("%s:wide_continuation" % st, _fault(st, "wide_cont"), _dead(st, TOO_LONG), bound=SLACK,
+                     note="lines of 60000 octets, each with its CRLF: tcllib buffers them all "
+                          "(1000 lines: 60 MB)"))
         if st in ("ehlo", "helo", "greeting", "starttls"):
             # the connection is unusable after an endless reply: next server
             # (tcllib would go on in clear after STARTTLS and hang in hear)

@@ -61,7 +61,7 @@ class Fault:
 
     :ivar stage: one of :data:`STAGES`.
     :ivar action: see :meth:`FaultServer._act` (``stall``, ``drop``,
-        ``half_close``, ``reset``, ``endless_line``, ``endless_cont``,
+        ``half_close``, ``reset``, ``endless_line``, ``wide_cont``, ``endless_cont``,
         ``drip_line``, ``drip_cont``, ``slow``, ``reply``, ``reply_close``,
         ``bare_lf``) and the stage-specific ones (``pre_greeting``,
         ``greeting_inject``, ``tls_inject``, ``tls_close``, ``tls_garbage``,
@@ -347,6 +347,18 @@ class FaultServer:
             return False
         if a == "endless_line":
             p.endless(b"250 ", b"A" * 65536, self._released)
+            return False
+        if a == "wide_cont":
+            # complete lines far over the cap, each in a write of its own:
+            # the client reads each with its line end (up to 64 KiB a read)
+            for _ in range(1000):
+                if self._released.is_set():
+                    break
+                try:
+                    p.send(b"250-" + b"w" * 60000 + b"\r\n")
+                except OSError:
+                    break
+                time.sleep(0.001)
             return False
         if a == "endless_cont":
             p.endless(b"", b"250-" + b"x" * 60 + b"\r\n" * 1, self._released, repeat=1024)
