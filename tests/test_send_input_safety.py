@@ -252,3 +252,61 @@ def test_ordinary_addresses_give_the_same_commands_as_tcllib(interp, scripted, t
 
     assert envelope(ours) == envelope(theirs)
     assert len(ours.datas) == len(theirs.datas) >= 8
+
+
+# -- lone surrogates (a script's "\ud800"; Tcl hands them to Python) -------------------
+
+@pytest.mark.parametrize("opts,option", [
+    ('-originator "a\\ud800@x.y" -recipients r@x.y', "-originator"),
+    ('-originator o@x.y -recipients "r\\udfff@x.y"', "-recipients"),
+    ('-originator o@x.y -header [list To "\\"t\\udc80\\"@x.y"]', "-header To"),
+    ('-originator o@x.y -recipients r@x.y -header [list Bcc "b\\ud83d@x.y"]', "-header Bcc"),
+    ('-originator o@x.y -recipients r@x.y -client "h\\ud800.example"', "-client"),
+])
+def test_lone_surrogates_in_addresses_are_bad_input_not_an_internal_error(interp, scripted, opts, option):
+    # a lone surrogate has no UTF-8 form (RFC 3629 §3): it was a Python
+    # UnicodeEncodeError in the renderer (SMTP INTERNAL, a traceback logged)
+    srv = scripted(ehlo=["250-test.example", "250 SMTPUTF8"])
+    rc, msg, ec, info = send(interp, srv.port, opts)
+    assert rc == 1 and msg.startswith(option + " "), msg
+    assert "cannot be used in" in msg and "LONE SURROGATE (U+D" in msg
+    assert interp.tcl.tk.splitlist(ec) == ("SMTP", "BADINPUT", option)
+    assert "Error" not in info and "Traceback" not in info
+    assert srv.conns == []
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_lone_surrogates_in_credentials_are_bad_input(interp, scripted, mech):
+    srv = scripted(ehlo=["250-test.example", "250 AUTH PLAIN LOGIN CRAM-MD5"], auth_users={"u": "pw"})
+    rc, msg, ec, _ = send(interp, srv.port, '-originator o@x.y -recipients r@x.y -authmechanism %s '
+                          '-username "u\\ud800" -password pw' % mech)
+    assert rc == 1 and msg.startswith("-username value") and "lone surrogate" in msg, msg
+    assert interp.tcl.tk.splitlist(ec) == ("SMTP", "BADINPUT", "-username")
+    rc, msg, ec, _ = send(interp, srv.port, '-originator o@x.y -recipients r@x.y -authmechanism %s '
+                          '-username u -password "pw\\udfff"' % mech)
+    # the length only, never the password (the count is Python's: on Tcl
+    # 8.6 the surrogate arrives as its three CESU-8 octets)
+    assert rc == 1 and re.match(r"-password value of \d+ characters cannot", msg), msg
+    assert "lone surrogate" in msg and "pw" not in msg[9:]
+    assert srv.conns == []
+
+
+def test_lone_surrogate_in_a_header_address_that_is_no_recipient_goes_as_buildmessage_writes_it(
+        interp, scripted):
+    # -recipients given: the To field is only text of the message; the
+    # message's octets are what mime::buildmessage gives (the generator
+    # writes a lone surrogate's code units as UTF-8 does other chars), not
+    # an internal error mid-message
+    srv = scripted(ehlo=["250-test.example", "250 8BITMIME"])
+    rc, msg, ec, info = send(interp, srv.port, '-originator o@x.y -recipients r@x.y '
+                             '-header [list To "t\\ud800@x.y"]')
+    assert (rc, msg) == (0, ""), (msg, info)
+    srv.settle()
+    built = interp.eval('set t [mime::initialize -canonical text/plain -string body]\n'
+                        'mime::setheader $t To "t\\ud800@x.y"\n'
+                        'set m [mime::buildmessage $t]\n'
+                        'regexp -line {^To: .*$} $m line\nset line')
+    sent = [l for l in srv.datas[0].split(b"\r\n") if l.startswith(b"To: ")]
+    # buildmessage's result holds octets (one char each)
+    assert sent == [built.rstrip("\r").encode("latin-1")]
+    assert sent[0].startswith(b"To: t") and sent[0].endswith(b"@x.y")

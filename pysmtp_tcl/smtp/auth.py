@@ -37,6 +37,16 @@ def _refuse(username: str, password: str, chars: str, why: str) -> None:
         for c in chars:
             if c in value:
                 raise CredentialError(option, "contains U+%04X, which %s" % (ord(c), why))
+        _check_utf8(option, value)
+
+
+def _check_utf8(option: str, value: str) -> None:
+    # Every mechanism sends the credentials as UTF-8: a lone surrogate (a
+    # script's "\ud800") has no UTF-8 form (RFC 3629 §3).
+    for c in value:
+        if "\ud800" <= c <= "\udfff":
+            raise CredentialError(option, "contains U+%04X, a lone surrogate, which has no UTF-8 "
+                                          "form (RFC 3629 §3)" % ord(c))
 
 #: Strongest first, as tcllib's ``SASL::mechanisms`` orders them.
 PREFERENCE: List[str] = ["CRAM-MD5", "LOGIN", "PLAIN"]
@@ -52,6 +62,7 @@ def plain(username: str, password: str) -> Mechanism:
 
 def login(username: str, password: str) -> Mechanism:
     """The LOGIN mechanism: user name, then password, one per challenge."""
+    _refuse(username, password, "", "")
     yield b""
     yield username.encode("utf-8")
     yield password.encode("utf-8")
@@ -59,6 +70,7 @@ def login(username: str, password: str) -> Mechanism:
 
 def cram_md5(username: str, password: str) -> Mechanism:
     """RFC 2195: ``user SP hex(HMAC-MD5(password, challenge))``."""
+    _refuse(username, password, "", "")
     challenge = yield b""
     digest = hmac.new(password.encode("utf-8"), challenge, hashlib.md5).hexdigest()
     yield username.encode("utf-8") + b" " + digest.encode("ascii")

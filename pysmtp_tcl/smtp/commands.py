@@ -60,7 +60,9 @@ MAX_LABEL = 63          # RFC 1035 §2.3.4
 PARAM_ALLOWANCE = {"SIZE": 26, "BODY": 14, "SMTPUTF8": 10}
 
 #: Characters never allowed in a command line.
-_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Lone surrogates (U+D800-U+DFFF) too: no Unicode character, no UTF-8 form
+# (RFC 3629 §3); they reach Python from Tcl (``\ud800`` in a script).
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 _NAMES = {"\r": "CR", "\n": "LF", "\x00": "NUL", "\t": "TAB", "\x7f": "DEL", "\x85": "NEL",
           "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
@@ -424,7 +426,7 @@ def check_client_domain(name: str) -> str:
 
 def forbidden_char(s: str) -> Optional[str]:
     """The first character of ``s`` that may never be in a command line
-    (C0, DEL, C1, U+2028, U+2029), or ``None``."""
+    (C0, DEL, C1, U+2028, U+2029, a lone surrogate), or ``None``."""
     m = _FORBIDDEN.search(s)
     return m.group() if m else None
 
@@ -432,6 +434,8 @@ def forbidden_char(s: str) -> Optional[str]:
 def char_name(c: str) -> str:
     """``CR (U+000D)``, ``U+0001`` … for error texts."""
     code = "U+%04X" % ord(c)
+    if "\ud800" <= c <= "\udfff":
+        return "LONE SURROGATE (%s)" % code
     return "%s (%s)" % (_NAMES[c], code) if c in _NAMES else code
 
 

@@ -121,7 +121,10 @@ def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes
 
     def run(sink: Callable[[bytes], None]) -> None:
         def write(chunk: Any) -> None:
-            sink(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+            # as the generator writes text for buildmessage: a lone
+            # surrogate (from a script's "\ud800") as its UTF-8-like code
+            # units, never a Python error in the middle of DATA
+            sink(chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk)
 
         generate(entity, write, utf8=utf8, wire=True, spans=getattr(sink, "measures_only", False))
 
