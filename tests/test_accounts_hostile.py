@@ -424,3 +424,34 @@ def test_passwordeval_may_ask_on_the_terminal_as_under_msmtp(servers, tmp_path):
         os.close(fd)
     assert b"0=" in out, out
     assert srv.conns[0].auth == "joe"
+
+
+# -- secrets no AUTH line can carry --------------------------------------------------
+
+@pytest.mark.parametrize("auth, helper, why", [
+    # a token with ^A would add XOAUTH2 fields; a NUL would move PLAIN's
+    ("xoauth2", r"printf 'tok\001en\n'", "contains U+0001, which separates XOAUTH2 fields"),
+    ("oauthbearer", r"printf 'tok\001en\n'", "contains U+0001, which separates OAUTHBEARER"),
+    ("plain", r"printf 'p\000w\n'", "contains U+0000, which would change the PLAIN fields"),
+    ("plain", "yes x | head -c 40000 | tr -d ' \\n'; echo", "over the limit of 12288 (RFC 4954 §4)"),
+])
+def test_a_secret_no_auth_line_can_carry_is_an_account_error_and_logged(auth, helper, why, servers,
+                                                                        configured, tmp_path):
+    # was: the redactor's own run of the mechanism raised (SMTP INTERNAL, a
+    # traceback on stderr), or the error named the script's -username and
+    # -password, which the script never gave; and no log line was written
+    srv = servers(ScriptedServer(auth_users={"joe": PASSWORD},
+                                 ehlo=["250-x", "250 AUTH PLAIN XOAUTH2 OAUTHBEARER"]))
+    log = tmp_path / "send.log"
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nauth %s\nuser joe\n"
+                        "passwordeval \"%s\"\nlogfile %s\n" % (srv.port, auth, helper.replace('"', '\\"'), log))
+    code, result, errorcode, info = send(interp)
+    assert code == 1 and result.startswith("account default: "), result
+    assert why in result and "-username" not in result and "-password" not in result
+    assert "tok" not in result and "p\0w" not in result
+    assert interp.tcl.tk.splitlist(errorcode)[:2] == ("SMTP", "BADINPUT")
+    assert "Traceback" not in info and "Error:" not in info
+    assert srv.conns == []  # nothing was sent
+    line = log.read_text()
+    assert line.count("\n") == 1 and "exitcode=EX_CONFIG" in line and "account=default" in line
+    assert why.split(" (")[0] in line and "tok" not in line

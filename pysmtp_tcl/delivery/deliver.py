@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 
 from ..smtp import sendmessage as core
-from ..smtp.auth import MECHANISMS, WANTS_ENDPOINT
+from ..smtp.auth import MECHANISMS, WANTS_ENDPOINT, CredentialError
 from ..smtp.connection import Reactor
 from ..smtp.replies import Reply
 from ..smtp.session import (AuthFailure, CredentialsRefused, OpenFailure, ProtocolFailure,
@@ -159,6 +159,15 @@ class Delivery:
             raise
         except (ProtocolFailure, OpenFailure, CredentialsRefused, AddressRefused) as e:
             _fill_failure(record, e)
+            self._log(account, record, side, redact)
+            raise
+        except core.InputError as e:
+            # a value no command line can carry (the account's user or
+            # password/token, the script's -client), found before
+            # connecting: nothing went, but the attempt is logged as every
+            # other failure is
+            record.errormsg = str(e)
+            record.exitcode = "EX_CONFIG" if e.option in core.ACCOUNT_CREDENTIAL.values() else "EX_DATAERR"
             self._log(account, record, side, redact)
             raise
         record.mailsize = size.last
@@ -337,6 +346,11 @@ def _responses(mechanism: Generator[bytes, bytes, None]) -> List[bytes]:
         while len(out) < 8:
             out.append(mechanism.send(b""))
     except StopIteration:
+        pass
+    except CredentialError:
+        # a secret this mechanism cannot carry (a NUL for PLAIN, ^A for the
+        # OAuth 2 ones): it never goes, so it has no form to remove; the
+        # send fails on it before connecting, naming the account
         pass
     return out
 

@@ -469,13 +469,34 @@ def check_session(opts: SessionOptions) -> None:
                 for response in auth.responses(mech, opts.username, opts.password, host=host, port=65535):
                     cmds.render(cmds.AuthResponse(base64.b64encode(response).decode("ascii")))
             except auth.CredentialError as e:
+                if opts.account:  # the account's user/password, not the script's options
+                    option = ACCOUNT_CREDENTIAL[e.option]
+                    raise InputError(option, "account %s: %s %s cannot be used in AUTH %s: it %s"
+                                     % (opts.account, option, _account_credential_shown(option, opts),
+                                        mech, e.reason)) from None
                 raise InputError(e.option, "%s %s cannot be used in AUTH %s: it %s"
                                  % (e.option, _credential_shown(e.option, opts), mech, e.reason)) from None
             except cmds.CommandError as e:
+                reason = e.reason.replace("the line", "the response line", 1)
+                if opts.account:
+                    raise InputError("user", "account %s: user %s with a password of %s cannot be used "
+                                     "in AUTH %s: %s" % (opts.account, cmds.shown(opts.username),
+                                                         _chars(len(opts.password)), mech, reason)) from None
                 raise InputError("-username", "-username %s with a -password of %s cannot be "
                                  "used in AUTH %s: %s"
                                  % (cmds.shown(opts.username), _chars(len(opts.password)), mech,
-                                    e.reason.replace("the line", "the response line", 1))) from None
+                                    reason)) from None
+
+
+#: An msmtprc account's credentials come from its ``user`` and ``password``
+#: (or ``passwordeval``), not from the script's options.
+ACCOUNT_CREDENTIAL = {"-username": "user", "-password": "password"}
+
+
+def _account_credential_shown(option: str, opts: SessionOptions) -> str:
+    if option == "password":
+        return "of " + _chars(len(opts.password))  # never echo a password or token
+    return cmds.shown(opts.username)
 
 
 def _credential_shown(option: str, opts: SessionOptions) -> str:
