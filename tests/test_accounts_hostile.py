@@ -455,3 +455,17 @@ def test_a_secret_no_auth_line_can_carry_is_an_account_error_and_logged(auth, he
     line = log.read_text()
     assert line.count("\n") == 1 and "exitcode=EX_CONFIG" in line and "account=default" in line
     assert why.split(" (")[0] in line and "tok" not in line
+
+
+def test_bidi_controls_in_addresses_cannot_reorder_a_log_line(servers, configured, tmp_path):
+    # U+202E (RIGHT-TO-LEFT OVERRIDE) is valid in an SMTPUTF8 address; in the
+    # log it made the rest of the line display reversed ("Trojan Source")
+    srv = servers(ScriptedServer(ehlo=["250-x", "250 SMTPUTF8"]))
+    log = tmp_path / "log"
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nlogfile %s\n" % (srv.port, log))
+    code, result, _, _ = send(interp, "\u202eten.elpmaxe.lave\u2066x@example.net")
+    assert (code, result) == (0, "")
+    assert srv.commands[2] == "RCPT TO:<\xe2\x80\xaeten.elpmaxe.lave\xe2\x81\xa6x@example.net>"
+    (line,) = log.read_text(encoding="utf-8").splitlines()
+    assert "recipients=?ten.elpmaxe.lave?x@example.net " in line
+    assert not any(c in line for c in "\u202e\u2066")

@@ -13,7 +13,7 @@ with authentication), ``from= recipients=a,b``, ``mailsize=`` (only when
 the mail went), ``smtpstatus= smtpmsg='…'`` (only when the server replied;
 a reply's lines joined by ``\\n``), ``errormsg='…'`` (only on failure) and
 ``exitcode=`` (a sysexits name).  Quotes in quoted values become ``?``,
-control characters (and U+2028/U+2029) ``?``; ours: a value with blanks
+control characters (and U+2028/U+2029, bidi controls) ``?``; ours: a value with blanks
 (e.g. an address ``"a b"@x``) is quoted as ``smtpmsg`` is, so that it
 cannot pose as further fields.  Syslog gets the same line without the time
 (ident ``pysmtp-tcl``, ``LOG_INFO``, or ``LOG_ERR`` on failure).
@@ -73,10 +73,21 @@ class Record:
     refused: List[str] = field(default_factory=list)
 
 
+#: Bidirectional formatting characters (Unicode UAX #9): in a value they
+#: reorder how the rest of the line is displayed (an address can show
+#: fields in another order, CVE-2021-42574's "Trojan Source").
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                           "\u2066\u2067\u2068\u2069")
+
+
 def _clean(text: str) -> str:
     # Control characters (C0, DEL, C1 such as U+0085 NEL) and the Unicode
-    # line and paragraph separators would start a new line for some readers.
-    return "".join("?" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    # line and paragraph separators would start a new line for some readers;
+    # bidi controls would make the line read as something else.
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join("?" if unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS else c
+                   for c in text)
 
 
 def _quoted(text: str) -> str:
