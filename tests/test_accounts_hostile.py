@@ -469,3 +469,28 @@ def test_bidi_controls_in_addresses_cannot_reorder_a_log_line(servers, configure
     (line,) = log.read_text(encoding="utf-8").splitlines()
     assert "recipients=?ten.elpmaxe.lave?x@example.net " in line
     assert not any(c in line for c in "\u202e\u2066")
+
+
+@pytest.mark.parametrize("output, error", [
+    # a JSON integer beyond float range: float() raised OverflowError
+    ('{"access_token": "tok", "expires_in": 1%s}' % ("0" * 400), "printed an unreadable expires_in"),
+    # would keep the secret for ever
+    ("tok\nexpires_in=inf\n", "printed an unreadable expires_in"),
+    ('{"access_token": "tok", "expires_in": Infinity}', "printed an unreadable expires_in"),
+    ("tok\nexpires_at=nan\n", "printed an unreadable expires_at"),
+    # nested past Python's recursion limit: json raised RecursionError; it is
+    # no token response, so its first line is the secret (as msmtp reads it)
+    ('{"a":' + "[" * 100000 + "\n", "password of 100005 characters cannot be used in AUTH PLAIN"),
+])
+def test_passwordeval_output_that_broke_the_reader_is_an_account_error(output, error, servers, configured,
+                                                                      tmp_path):
+    # all three were SMTP INTERNAL (a Python exception) before
+    srv = servers(ScriptedServer(auth_users={"joe": PASSWORD}, ehlo=["250-x", "250 AUTH PLAIN"]))
+    out = tmp_path / "out"
+    out.write_text(output)
+    interp = configured("account default\nhost 127.0.0.1\nport %d\nauth plain\nuser joe\n"
+                        "passwordeval \"cat %s\"\n" % (srv.port, out))
+    code, result, errorcode, _ = send(interp)
+    assert code == 1 and result.startswith("account default: ") and error in result, result
+    assert interp.tcl.tk.splitlist(errorcode)[0] == "SMTP" and "INTERNAL" not in errorcode
+    assert srv.conns == []

@@ -26,6 +26,7 @@ or the send log.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
@@ -74,20 +75,32 @@ def parse_output(data: bytes, now: float) -> Secret:
         key, eq, value = line.strip().partition("=")
         if not eq:
             continue
-        try:
-            if key == "expires_in":
-                expires_at = now + float(value)
-            elif key == "expires_at":
-                expires_at = float(value)
-        except ValueError:
-            raise SecretError("printed an unreadable %s line" % key) from None
+        if key == "expires_in":
+            expires_at = now + _seconds(value, key)
+        elif key == "expires_at":
+            expires_at = _seconds(value, key)
     return Secret(first, expires_at)
+
+
+def _seconds(value: object, key: str) -> float:
+    """A lifetime or time as a finite number of seconds.
+
+    :raises SecretError: not a number, or not a finite one (``inf``, ``nan``,
+        a JSON integer beyond float range) -- ``inf`` would keep a secret
+        for ever."""
+    try:
+        n = float(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError, OverflowError):
+        n = math.nan
+    if not math.isfinite(n) or isinstance(value, bool):
+        raise SecretError("printed an unreadable %s" % key)
+    return n
 
 
 def _token_response(text: str, now: float) -> Optional[Secret]:
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to be a token response
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("access_token"), str):
         if isinstance(doc, dict) and "error" in doc:
@@ -97,7 +110,8 @@ def _token_response(text: str, now: float) -> Optional[Secret]:
     if not doc["access_token"]:
         raise SecretError("printed an empty access_token")
     expires_in = doc.get("expires_in")
-    expires_at = now + float(expires_in) if isinstance(expires_in, (int, float)) else None
+    expires_at = (now + _seconds(expires_in, "expires_in")
+                  if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) else None)
     return Secret(doc["access_token"], expires_at)
 
 
