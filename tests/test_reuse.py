@@ -419,3 +419,52 @@ def test_install_reuse_false_turns_it_off_and_quits(reusing, scripted):
     assert send(interp, srv.port) == (0, "")
     srv.settle(5)
     assert len(srv.conns) == 2
+
+
+class _RecordingTimers:
+    """The pool's event-loop services, recorded so a test can fire them
+    (what Tcl's file handler does when the socket turns readable)."""
+
+    def __init__(self):
+        self.watched = {}
+
+    def call_later(self, seconds, fn):
+        return object()
+
+    def cancel(self, handle):
+        pass
+
+    def watch(self, sock, fn):
+        self.watched[sock] = fn
+
+    def unwatch(self, sock):
+        self.watched.pop(sock, None)
+
+
+def test_a_wake_up_without_data_leaves_the_idle_connection_kept(scripted):
+    # The watcher fires when the socket is readable; on a TLS connection that
+    # can be a record with nothing for us (a session ticket, a key update):
+    # poll_input() finds no data.  The connection was dropped from the pool
+    # then (not closed, no QUIT) and the next send connected again.
+    from pysmtp_tcl.smtp.connection import SelectorReactor
+    from pysmtp_tcl.smtp.pool import Pool, pool_key
+    from pysmtp_tcl.smtp.session import SessionOptions, open_session
+
+    srv = scripted(ehlo=PIPE)
+    opts = SessionOptions(servers=("127.0.0.1",), ports=(str(srv.port),), client="client.example")
+    session = open_session(opts, SelectorReactor())
+    timers = _RecordingTimers()
+    pool = Pool(30, timers)
+    key = pool_key(opts)
+    pool.put(key, session)
+    (fire,) = timers.watched.values()
+    fire()  # readable, but nothing to read
+    assert len(pool) == 1 and session.conn.sock is not None
+    assert pool.take(key) is session
+    pool.put(key, session)
+    (fire,) = timers.watched.values()
+    srv.say("421 4.4.2 idle timeout")  # the server really speaks
+    assert wait_for(lambda: session.conn.poll_input())
+    fire()
+    assert len(pool) == 0 and session.conn.sock is None  # closed at once
+    pool.close_all()

@@ -215,10 +215,13 @@ class Pool:
     def _spoke_while_idle(self, key: Tuple[Any, ...], entry: _Idle) -> None:
         if self._idle.get(key) is not entry:
             return
+        if not entry.session.conn.poll_input():
+            # readable without data for us: TLS housekeeping (a session
+            # ticket, a key update) was taken in; the connection stays idle
+            return
         del self._idle[key]
         self._unhook(entry)
-        if entry.session.conn.poll_input():
-            self._server_spoke(entry.session)
+        self._server_spoke(entry.session)
 
     def _server_spoke(self, session: Any) -> None:
         """The server closed the idle connection or sent something: show
