@@ -33,18 +33,26 @@ class _Handler:
         with self.lock:
             # Exclusive creation: another process capturing into the same
             # directory never has its file overwritten.
+            # Both files are created exclusively (O_EXCL never follows a
+            # symbolic link): a name planted in a shared directory, say
+            # 0001.json -> ~/.bashrc, is skipped, never written through.
             while True:
                 name = "%04d" % self.next
                 self.next += 1
+                record = {"file": name + ".eml", "mail_from": envelope.mail_from,
+                          "rcpt_tos": list(envelope.rcpt_tos), "size": len(data), "subject": subject}
                 try:
                     with open(self.directory / (name + ".eml"), "xb") as f:
                         f.write(data)
-                    break
                 except FileExistsError:
                     continue
-            record = {"file": name + ".eml", "mail_from": envelope.mail_from,
-                      "rcpt_tos": list(envelope.rcpt_tos), "size": len(data), "subject": subject}
-            (self.directory / (name + ".json")).write_text(json.dumps(record, indent=2) + "\n")
+                try:
+                    with open(self.directory / (name + ".json"), "x") as g:
+                        g.write(json.dumps(record, indent=2) + "\n")
+                    break
+                except FileExistsError:
+                    os.unlink(self.directory / (name + ".eml"))
+                    continue
             self.records.append(record)
         return "250 2.0.0 Ok: captured as " + name
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from conftest import REPO, run_launcher
 
@@ -38,3 +39,25 @@ def test_capture_ignores_servers_and_numbers_messages(tmp_path):
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["0001.eml", "0001.json", "0002.eml", "0002.json"]
     assert json.loads((out / "0002.json").read_text())["rcpt_tos"] == ["r2@example.org"]
+
+
+def test_capture_never_writes_through_a_planted_link(tmp_path):
+    # A capture directory someone else can write to (a shared /tmp path):
+    # 0001.json planted as a link to the user's file.  The .eml was made
+    # exclusively, the .json was not: the record overwrote the link's target.
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    out = tmp_path / "cap"
+    out.mkdir()
+    os.symlink(victim, out / "0001.json")
+    script = tmp_path / "one.tcl"
+    script.write_text("""
+        package require mime; package require smtp
+        set t [mime::initialize -canonical text/plain -string "body"]
+        smtp::sendmessage $t -originator a@example.com -recipients r@example.org
+    """)
+    r = run_launcher(["--capture", str(out), str(script)])
+    assert r.returncode == 0, r.stderr
+    assert victim.read_text() == "precious\n"
+    assert sorted(p.name for p in out.iterdir()) == ["0001.json", "0002.eml", "0002.json"]
+    assert json.loads((out / "0002.json").read_text())["rcpt_tos"] == ["r@example.org"]
