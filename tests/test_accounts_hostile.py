@@ -494,3 +494,36 @@ def test_passwordeval_output_that_broke_the_reader_is_an_account_error(output, e
     assert code == 1 and result.startswith("account default: ") and error in result, result
     assert interp.tcl.tk.splitlist(errorcode)[0] == "SMTP" and "INTERNAL" not in errorcode
     assert srv.conns == []
+
+
+def test_the_account_timeout_bounds_a_server_that_stops_reading_the_message(servers, configured):
+    # msmtp's timeout caps every network wait; writing the message waited
+    # max(-maxsecs, 30) seconds per block instead (here 120)
+    import threading
+    import time as _time
+
+    release = threading.Event()
+
+    def handler(conn):
+        conn.send("220 tarpit.example ESMTP")
+        for verb, reply in (("EHLO", "250 tarpit.example"), ("MAIL", "250 ok"), ("RCPT", "250 ok"),
+                            ("DATA", "354 go")):
+            assert conn.line().upper().startswith(verb)
+            conn.send(reply)
+        release.wait(30)  # reads nothing more: the client's writes block
+
+    srv = servers(HostileServer(handler))
+    interp = configured("account default\nhost 127.0.0.1\nport %d\ntimeout 2\n" % srv.port)
+    big = "x" * 70 + "\n"
+    interp.eval("set ::big [string repeat {%s} 150000]" % big)  # ~10 MB: more than the socket buffers
+    started = _time.monotonic()
+    try:
+        out = interp.eval(r"""set t [mime::initialize -canonical text/plain -string $::big]
+            list [catch {smtp::sendmessage $t -originator joe@example.com -recipients r@example.net \
+                -maxsecs 120} r] $r""")
+    finally:
+        release.set()
+    elapsed = _time.monotonic() - started
+    code, result = interp.tcl.tk.splitlist(out)
+    assert code == "7" and "write to server timed out" in result, result
+    assert elapsed < 2 + 8, elapsed  # the account's 2 s (and slack on a loaded machine), not 120 s

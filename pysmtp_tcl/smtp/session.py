@@ -625,6 +625,8 @@ class Session:
         message already in DATA wire form (made while measuring it), else
         ``source`` is generated and encoded now."""
         write_timeout = max(float(self.opts.maxsecs), 30.0)
+        if self.opts.io_timeout is not None:  # an account's timeout caps every wait
+            write_timeout = min(write_timeout, max(self.opts.io_timeout, 1.0))
         self.needs_rset = True  # until the final reply says otherwise
         if wire is not None:
             self._end_body(wire, write_timeout)
