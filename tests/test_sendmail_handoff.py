@@ -169,3 +169,31 @@ def test_a_file_vanishing_mid_message_is_never_taken(tmp_path):
     assert rc == "7" and res == '{code 400 diagnostic {couldn\'t open "%s": no such file or directory}}' % f
     time.sleep(0.2)
     assert not taken.exists()
+
+
+def test_a_line_over_998_octets_is_never_handed_on_as_over_smtp(tmp_path, scripted):
+    # Over SMTP such a line is refused (code 7, nothing sent); the hand-off
+    # passed it to the MTA, whose SMTP client would fold or cut it later.
+    from pysmtp_tcl import Interpreter
+    from pysmtp_tcl.delivery import SendmailRoute
+
+    taken = tmp_path / "taken"
+    path = fake(tmp_path, "cat > %s.part && mv %s.part %s\n" % (taken, taken, taken))
+    script = ("set tok [mime::initialize -canonical text/plain -string hi]\n"
+              "mime::setheader $tok X-Long [string repeat y 3000]\n"
+              "list [catch {smtp::sendmessage $tok -originator a@example.com -recipients r@example.org %s} m] $m")
+    interp = Interpreter(route=SendmailRoute(path))
+    try:
+        handed = interp.eval(script % "")
+    finally:
+        interp.close()
+    srv = scripted()
+    smtp = Interpreter()
+    try:
+        sent = smtp.eval(script % ("-servers 127.0.0.1 -ports %d" % srv.port))
+    finally:
+        smtp.close()
+    assert handed == sent
+    assert handed.startswith("7 {code 400 diagnostic {message line ") and "longer than 998 octets" in handed
+    time.sleep(0.2)
+    assert not taken.exists() and srv.datas == []

@@ -16,7 +16,10 @@ from __future__ import annotations
 import os
 from typing import Callable, List, Optional, Sequence
 
+from ..mime.lines import MAX_LINE, LineMeter
 from ..smtp.connection import Reactor
+from ..smtp.datawriter import LineTooLong
+from ..smtp.failures import script_text
 from ..smtp.replies import Reply
 from . import process
 
@@ -71,10 +74,14 @@ def argv(path: str, sender: str, recipients: Sequence[str]) -> List[str]:
 def local_text(source: process.Source) -> process.Source:
     """The message with every CRLF, lone CR and lone LF as one LF (the
     local text format ``sendmail`` reads), ending in a line end (as DATA
-    does), chunk by chunk."""
+    does), chunk by chunk.
+
+    :raises LineTooLong: a line over 998 octets (as over SMTP), raised into
+        the hand-off so the program never sees the end of its input."""
     def run(sink: Callable[[bytes], None]) -> None:
         held_cr = False
         last = b"\n"
+        meter = LineMeter(MAX_LINE)
 
         def feed(chunk: bytes) -> None:
             nonlocal held_cr, last
@@ -87,6 +94,12 @@ def local_text(source: process.Source) -> process.Source:
                 chunk, held_cr = chunk[:-1], True
             out = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             if out:
+                bad = meter.feed(out)
+                if bad is not None:
+                    # as over SMTP (DataEncoder): never handed on; the MTA
+                    # would fold or cut it on its way out
+                    raise LineTooLong("message line %d is longer than %d octets (RFC 5322 §2.1.1): "
+                                      "refusing to send it" % (bad, MAX_LINE))
                 last = out[-1:]
                 sink(out)
 
@@ -154,8 +167,6 @@ def _last_line(data: bytes) -> str:
 
 
 def _source_text(e: BaseException) -> str:
-    # What Tcl's open says when a -file part cannot be read (as over SMTP).
-    if isinstance(e, OSError) and e.filename is not None and e.errno:
-        text = os.strerror(e.errno)
-        return 'couldn\'t open "%s": %s' % (e.filename, text[:1].lower() + text[1:])
-    return getattr(e, "message", None) or str(e)
+    # What the script sees over SMTP: Tcl's open text when a -file part
+    # cannot be read, our own texts, never a foreign exception's
+    return script_text(e)
