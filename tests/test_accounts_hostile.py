@@ -527,3 +527,32 @@ def test_the_account_timeout_bounds_a_server_that_stops_reading_the_message(serv
     code, result = interp.tcl.tk.splitlist(out)
     assert code == "7" and "write to server timed out" in result, result
     assert elapsed < 2 + 8, elapsed  # the account's 2 s (and slack on a loaded machine), not 120 s
+
+
+def test_a_server_silent_after_a_pipelined_batch_costs_one_wait_not_one_per_command(servers, configured):
+    # MAIL, 20 RCPTs and DATA go in one write; the server reads them and
+    # never answers.  Each reply was awaited in turn: 22 time-outs (22 s
+    # here; with tcllib's waits, 600 s each: hours), where lock-step stops
+    # after MAIL's one.
+    import threading
+    import time as _time
+
+    release = threading.Event()
+
+    def handler(conn):
+        conn.send("220 silent.example ESMTP")
+        conn.line()
+        conn.send("250-silent.example", "250 PIPELINING")
+        release.wait(60)
+
+    srv = servers(HostileServer(handler))
+    interp = configured("account default\nhost 127.0.0.1\nport %d\ntimeout 1\n" % srv.port)
+    rcpts = ",".join("r%d@example.net" % i for i in range(20))
+    started = _time.monotonic()
+    try:
+        code, result, _, _ = send(interp, rcpts, extra="-atleastone 1")
+    finally:
+        release.set()
+    elapsed = _time.monotonic() - started
+    assert code == 7 and "read from server timed out" in result, result
+    assert elapsed < 1 + 6, elapsed

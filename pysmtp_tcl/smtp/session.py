@@ -543,7 +543,19 @@ class Session:
             self.dead = e.message
             self.lost = True
             return [Reply.failure(e.message, keys=("code", "diagnostic")) for _ in batch]
-        return [self.hear(secs) for secs in waits]
+        if len(batch) == 1:
+            return [self.hear(waits[0])]  # tcllib's talk, also after a time-out
+        replies = []
+        for secs in waits:
+            r = self.hear(secs)
+            if r.local and not self.dead:
+                # A reply did not come in time: a late one could only be
+                # read as a later command's.  The rest of the batch (and
+                # the connection) fails at once, as lock-step would stop
+                # after one time-out, never one wait per command written.
+                self.dead = r.diagnostic
+            replies.append(r)
+        return replies
 
     def send_transaction(self, source: MessageSource, sender: str, recipients: Sequence[str],
                          atleastone: bool, utf8_header: Optional[str] = None) -> List[Tuple[str, str, str]]:
