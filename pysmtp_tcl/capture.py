@@ -31,11 +31,10 @@ class _Handler:
         except Exception:  # a malformed header must not lose the message
             subject = ""
         with self.lock:
-            # Exclusive creation: another process capturing into the same
-            # directory never has its file overwritten.
-            # Both files are created exclusively (O_EXCL never follows a
-            # symbolic link): a name planted in a shared directory, say
-            # 0001.json -> ~/.bashrc, is skipped, never written through.
+            # Exclusive creation of both files: another process capturing
+            # into the same directory never has its file overwritten, and
+            # a name planted in a shared directory (0001.json -> ~/.bashrc)
+            # is skipped, never written through (O_EXCL follows no link).
             while True:
                 name = "%04d" % self.next
                 self.next += 1

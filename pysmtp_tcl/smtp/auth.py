@@ -62,7 +62,8 @@ def plain(username: str, password: str) -> Mechanism:
 
 def login(username: str, password: str) -> Mechanism:
     """The LOGIN mechanism: user name, then password, one per challenge."""
-    _refuse(username, password, "", "")
+    _check_utf8("-username", username)
+    _check_utf8("-password", password)
     yield b""
     yield username.encode("utf-8")
     yield password.encode("utf-8")
@@ -70,7 +71,8 @@ def login(username: str, password: str) -> Mechanism:
 
 def cram_md5(username: str, password: str) -> Mechanism:
     """RFC 2195: ``user SP hex(HMAC-MD5(password, challenge))``."""
-    _refuse(username, password, "", "")
+    _check_utf8("-username", username)
+    _check_utf8("-password", password)
     challenge = yield b""
     digest = hmac.new(password.encode("utf-8"), challenge, hashlib.md5).hexdigest()
     yield username.encode("utf-8") + b" " + digest.encode("ascii")
