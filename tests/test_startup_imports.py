@@ -18,7 +18,8 @@ import pytest
 from conftest import REPO
 
 WATCHED = ("aiosmtpd", "asyncio", "ssl", "hashlib", "email", "dataclasses", "inspect", "pathlib",
-           "shutil", "urllib", "pysmtp_tcl.smtp.session", "pysmtp_tcl.mime")
+           "shutil", "urllib", "pysmtp_tcl.smtp.session", "pysmtp_tcl.mime", "logging",
+           "encodings.idna", "threading")
 
 # Modules the interpreter had before the launcher ran (site's, e.g. an
 # editable install's finder imports pathlib) are not the launcher's doing.
@@ -61,8 +62,11 @@ smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -usetls 0 -originator a@exam
     -header {To b@example.org}
 """ % server.port)
     assert len(server.datas) == 1  # it did send
-    for name in ("aiosmtpd", "asyncio", "ssl", "hashlib"):
+    # nor the logger (only an internal error logs), the idna codec (an
+    # ASCII host name) or threading: each costs every cron-job process time
+    for name in ("aiosmtpd", "asyncio", "ssl", "hashlib", "logging", "encodings.idna", "threading"):
         assert name not in got, "a plain send imported %s" % name
+    assert not any(m == "email" or m.startswith("email.") for m in got), sorted(got)
     assert "pysmtp_tcl.smtp.session" in got  # the core did load, when the script sent
 
 

@@ -1,18 +1,19 @@
 """Identifiers tcllib's ``mime`` generates: Content-IDs and boundaries."""
 from __future__ import annotations
 
+import _thread
 import base64
 import itertools
 import os
 import socket
-import threading
 import time
 from functools import lru_cache
 
 __all__ = ["unique_id", "make_boundary", "tcl_hostname"]
 
 _counter = itertools.count(1)
-_lock = threading.Lock()
+# _thread, not threading: the send path needs no more (threading costs ~1 ms)
+_lock = _thread.allocate_lock()
 
 
 @lru_cache(maxsize=1)
@@ -21,7 +22,9 @@ def tcl_hostname() -> str:
     ``gethostbyname(uname().nodename)`` resolves to, else the node name."""
     node = socket.gethostname()
     try:
-        return socket.gethostbyname_ex(node)[0] or node
+        # an ASCII name as bytes: a str goes through the "idna" codec,
+        # whose import (encodings.idna, stringprep) costs ~1 ms per process
+        return socket.gethostbyname_ex(node.encode("ascii") if node.isascii() else node)[0] or node
     except OSError:
         return node
 
