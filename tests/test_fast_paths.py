@@ -365,6 +365,69 @@ def test_the_date_follows_the_scripts_time_zone_send_by_send(interp, aio, restor
     interp.eval("unset ::env(TCL_TZ)")
 
 
+def _tcl_proper(tk: tkinter.Tcl, seconds: int) -> str:
+    """``-now proper`` at ``seconds`` through Tcl's clock (tcllib's way)."""
+    from types import SimpleNamespace
+
+    from pysmtp_tcl.bridge.mime_text_commands import _SecondClock
+    from pysmtp_tcl.mime import dates
+
+    return str(dates.parsedatetime("-now", "proper", _SecondClock(SimpleNamespace(tk=tk, call=tk.call), seconds)))
+
+
+# (zone, UTC instants of its offset changes in 2026, or one instant for a
+# zone without any): one-hour DST changes each way, Lord Howe's half-hour
+# ones, St John's off the hour, and Kolkata's steady +0530
+_ZONES = [(":America/New_York", (1772953200, 1793512800)), (":Europe/Berlin", (1774746000, 1792890000)),
+          (":Australia/Lord_Howe", (1775314800, 1791041400)), (":America/St_Johns", (1772947800, 1793507400)),
+          (":Asia/Kolkata", (1780000000,))]
+
+
+@pytest.mark.parametrize("zone,changes", _ZONES)
+def test_the_c_library_date_is_tcl_clocks_away_from_offset_changes(monkeypatch, zone, changes):
+    """dates.proper_localtime (the send's Date when Tcl's clock would use
+    the system zone) gives what tcllib's derivation with Tcl's clock gives,
+    and declines near a change of offset, where the two could differ."""
+    import time
+
+    from pysmtp_tcl.mime import dates
+
+    monkeypatch.setenv("TZ", zone)  # the C library's zone and Tcl's (env at creation)
+    try:
+        time.tzset()
+        tk = tkinter.Tcl()
+        assert tk.eval("set ::env(TZ)") == zone
+        declined = kept = 0
+        for change in changes:
+            for seconds in range(change - 3 * 86400, change + 3 * 86400, 2221):
+                fast = dates.proper_localtime(seconds)
+                if fast is None:
+                    declined += 1
+                    continue
+                kept += 1
+                assert fast == _tcl_proper(tk, seconds), (zone, seconds)
+        assert kept > 100
+        assert (declined > 0) == (len(changes) == 2)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.skipif("TZ" in os.environ or "TCL_TZ" in os.environ,
+                    reason="the C library's zone is only used when no TZ was ever set")
+def test_the_date_after_the_script_unsets_tz_is_the_system_zones(interp, aio, restore_tz):
+    srv = aio()
+    # the script's TZ reaches the C library (Tcl's clock tzsets), then goes
+    interp.eval("set ::env(TZ) XYZ-3; clock format [clock seconds] -format %z")
+    _send(interp, srv.port, "-originator a@example.com")
+    interp.eval("unset ::env(TZ)")
+    want = interp.eval("clock format [clock seconds] -format %z")
+    _send(interp, srv.port, "-originator a@example.com")
+    zones = [_date(m["data"]).rsplit(" ", 1)[1] for m in srv.messages]
+    assert zones == ["+0300", want]
+    assert want == _tcl_proper(interp.tcl.tk, int(interp.eval("clock seconds"))).rsplit(" ", 1)[1]
+
+
 def _env_traces(interp) -> str:
     return interp.eval("trace info variable ::env")
 

@@ -258,6 +258,38 @@ def _zone(value: str) -> int:
     return _NAMED_ZONES[name] * 60
 
 
+#: how far either side of an instant the C library's offset must stay the
+#: same for :func:`proper_localtime` (tcllib's offset derivation looks at
+#: most 14 hours away; zone transitions are months apart)
+_STEADY = 2 * 86400
+
+
+def proper_localtime(seconds: int) -> "str | None":
+    """``-now proper`` for ``seconds`` in the C library's local time zone
+    (``time.localtime``), or ``None`` near a change of UTC offset.
+
+    The same text as :func:`parsedatetime` with a :class:`Clock` whose zone
+    is the C library's (Tcl's clock with neither ``TCL_TZ`` nor ``TZ``,
+    which reads the same ``/etc/localtime``): tcllib derives the offset by
+    scanning the UTC wall time back as local time, which gives the offset
+    at ``seconds`` whenever the offset is the same for
+    :data:`_STEADY` seconds either side.  Near a transition the answer
+    depends on how the clock resolves skipped and repeated local times, so
+    the caller asks the clock itself.
+    """
+    here = time.localtime(seconds)
+    off = here.tm_gmtoff
+    if off is None or any(time.localtime(t).tm_gmtoff != off
+                          for t in (seconds - _STEADY, seconds + _STEADY)):
+        return None
+    diff = off // 60
+    sign = "-" if diff < 0 else "+"
+    diff = abs(diff)
+    return "%s, %02d %s %04d %02d:%02d:%02d %s%02d%02d" % (
+        _WDAYS[(here.tm_wday + 1) % 7], here.tm_mday, _MONTHS[here.tm_mon], here.tm_year,
+        here.tm_hour, here.tm_min, here.tm_sec, sign, diff // 60, diff % 60)
+
+
 def parsedatetime(value: str, prop: str, clock: "Clock | None" = None) -> Union[int, str]:
     """``mime::parsedatetime value property``.
 
