@@ -372,7 +372,8 @@ def _tcl_proper(tk: tkinter.Tcl, seconds: int) -> str:
     from pysmtp_tcl.bridge.mime_text_commands import _SecondClock
     from pysmtp_tcl.mime import dates
 
-    return str(dates.parsedatetime("-now", "proper", _SecondClock(SimpleNamespace(tk=tk, call=tk.call), seconds)))
+    clock = _SecondClock(SimpleNamespace(tk=tk, call=tk.call), seconds)
+    return str(dates.parsedatetime("-now", "proper", clock))
 
 
 # (zone, UTC instants of its offset changes in 2026, or one instant for a

@@ -216,11 +216,14 @@ class _SecondClock(TclClock):
 
 
 def _now_proper(ctx: Any) -> str:
-    """``-now proper`` (every smtp::sendmessage's Date): computed with Tcl's
-    clock (six ``clock`` calls) once per second and time zone, as the value
-    depends on nothing else.  "Now" is Python's ``time.time()``, the clock
-    Tcl's ``clock seconds`` reads; the time zone is Tcl's ``::env(TCL_TZ)``
-    / ``::env(TZ)``, watched by :class:`EnvWatch` (no Tcl call per send)."""
+    """``-now proper`` (every smtp::sendmessage's Date): computed once per
+    second and time zone, as the value depends on nothing else: from the C
+    library's local time when neither ``TCL_TZ`` nor ``TZ`` is set (the zone
+    file Tcl's clock would read; :func:`dates.proper_localtime`), else, and
+    near an offset change, with Tcl's clock (six ``clock`` calls).  "Now"
+    is Python's ``time.time()``, the clock Tcl's ``clock seconds`` reads;
+    the time zone is Tcl's ``::env(TCL_TZ)`` / ``::env(TZ)``, watched by
+    :class:`EnvWatch` (no Tcl call per send)."""
     now = int(time.time())
     key = (now, EnvWatch.of(ctx).generation, _env_get(_TCL_TZ), _env_get(_TZ))
     cached = ctx.memo.get("now_proper")
