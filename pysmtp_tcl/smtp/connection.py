@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import selectors
 import socket
 import time
@@ -105,6 +106,8 @@ class Connection:
         self.name = name or "sock%x" % (id(self) & 0xFFFFFFFFFFFF)
         self._buf = bytearray()
         self._eof = False
+        #: (socket, poll object watching it): poll_input asks it first
+        self._poller: Optional[Tuple[socket.socket, "select.poll"]] = None
 
     # -- connecting -------------------------------------------------------
     def connect(self, host: str, port: int, timeout: Optional[float]) -> None:
@@ -313,10 +316,23 @@ class Connection:
         """
         if self._buf or (self._eof and not data_only):
             return True
-        if self.sock is None:
+        sock = self.sock
+        if sock is None:
             return False
+        if not self.tls and _HAS_POLL:
+            # Nothing readable (no data, EOF or error): what recv would
+            # say with EAGAIN, without the exception (the usual answer: a
+            # reply-free check per message).  Over TLS, decrypted octets
+            # may wait inside the SSL object: recv asks it.
+            poller = self._poller
+            if poller is None or poller[0] is not sock:
+                poll = select.poll()
+                poll.register(sock, select.POLLIN)
+                poller = self._poller = (sock, poll)
+            if not poller[1].poll(0):
+                return False
         try:
-            chunk = self.sock.recv(65536)
+            chunk = sock.recv(65536)
         except (BlockingIOError, InterruptedError, _WantRead, _WantWrite):
             return False  # nothing (or only TLS housekeeping) arrived
         except OSError:
@@ -346,6 +362,7 @@ class Connection:
                 self.sock.close()
             finally:
                 self.sock = None
+                self._poller = None
                 self._buf.clear()
 
 
@@ -370,6 +387,9 @@ def _resolve(host: str, port: int) -> list:
     except (UnicodeError, OverflowError, TypeError, ValueError):
         raise SMTPIOError("couldn't open socket: Name or service not known", direct=True) from None
 
+
+#: select.poll exists (not on Windows)
+_HAS_POLL = hasattr(select, "poll")
 
 #: socket type flag: create the socket non-blocking (Linux); 0 elsewhere
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)

@@ -173,7 +173,7 @@ class MailTransaction:
                 self.accepted += 1
             else:
                 self.refused.append((cmd.path, str(reply.code), reply.diagnostic))
-        elif cmd == cmds.DATA:
+        elif cmd is cmds.DATA or cmd == cmds.DATA:  # the usual Step holds the constant
             wanted = self.failure is None and self.accepted and (not self.refused or self.atleastone)
             if wanted:
                 if reply.code == 354:
@@ -192,7 +192,7 @@ class MailTransaction:
                     self.phase = Phase.FAILED
                 else:
                     self._queue.append(_RSET_STEP)
-        elif cmd == cmds.RSET:
+        elif cmd is cmds.RSET or cmd == cmds.RSET:  # the usual Step holds the constant
             if self._opening_rset:
                 # a kept connection's RSET after an aborted transaction
                 self._opening_rset = False

@@ -31,7 +31,7 @@ from .connection import NOT_CONNECTED, Connection, Reactor, SMTPIOError
 from .datawriter import DataEncoder
 from .dialogue import MailTransaction, Phase, Step
 from .failures import script_text
-from .replies import Reply, ReplyAssembler
+from .replies import Reply, ReplyAssembler, parse_reply
 
 if TYPE_CHECKING:  # ssl and auth (hashlib) load when TLS / AUTH is used: start-up time
     import ssl
@@ -219,10 +219,23 @@ class Session:
         """Read one reply, waiting at most ``secs`` (capped at 600) for all
         of it.  (tcllib waits ``secs`` per line, so a server dripping
         continuation lines holds it forever; COMPATIBILITY.md S15.)"""
-        secs = self._cap(secs)
         if self.dead:
             return Reply.failure(self.dead)
         conn = self.conn
+        buf = conn._buf
+        if buf:
+            # The usual case, inline: a whole reply of the usual shape is
+            # already received (take_reply, without its frame or the cap,
+            # which only bounds a wait).
+            got = parse_reply(buf)
+            if got is not None:
+                del buf[:got[1]]
+                reply = got[0]
+                if self.debug:
+                    for line in reply.lines:
+                        self._say("<-- " + line)
+                return reply
+        secs = self._cap(secs)
         deadline: Optional[float] = None  # set at the first wait: it bounds the whole reply
         try:
             # The usual case: the whole reply is (or arrives) in one piece
