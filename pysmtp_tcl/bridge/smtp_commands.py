@@ -189,11 +189,10 @@ def _now_proper_command(ctx: Context) -> str:
     watched by a command trace, so later sends need no Tcl call at all
     until it is renamed, deleted or redefined (``proc`` deletes the old
     command: the trace fires)."""
-    from .mime_text_commands import _now_proper
-
     watch = ctx.memo.get("parsedatetime_ours")
     if watch is not None and watch[0]:
-        return _now_proper(ctx)
+        return watch[1](ctx)  # mime_text_commands._now_proper
+    from .mime_text_commands import _now_proper
     try:
         body = tcl_string(ctx.tk, ctx.tk.call("info", "body", "::mime::parsedatetime"))
     except tkinter.TclError:  # not a proc (renamed, an alias, a C command)
@@ -224,12 +223,14 @@ def _script_command(ctx: Context, *words: str) -> str:
 _REPLACED = "::pysmtp_tcl::_parsedatetime_replaced"
 
 
-def _watch_parsedatetime(ctx: Context, watch: Optional[List[bool]]) -> None:
+def _watch_parsedatetime(ctx: Context, watch: Optional[List[Any]]) -> None:
     # A trace that fires more often than needed (e.g. when a renamed shim,
     # which keeps its trace, is deleted) only brings the info body check
     # back.  The command holds the flag alone (no reference to ctx).
     if watch is None:
-        watch = [False]
+        from .mime_text_commands import _now_proper
+
+        watch = [False, _now_proper]
         ctx.tk.createcommand(_REPLACED, lambda *_: watch.__setitem__(0, False))
         ctx.memo["parsedatetime_ours"] = watch
     try:

@@ -42,7 +42,8 @@ def utf8_field(entity: Any) -> Optional[Utf8Field]:
     stack = [entity]
     while stack:
         e = stack.pop()
-        for name, value in e.headers.items():
+        # only a non-ASCII value may need UTF-8 (the usual header has none)
+        for name, value in (() if e.headers.all_ascii() else e.headers.items()):
             if isinstance(value, ScriptValue) and not value.isascii():
                 found = utf8_only(name, value)
                 if found is not None:

@@ -90,7 +90,7 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
         if not boundary and entity.content.startswith("multipart/"):
             boundary = make_boundary(entity.token or "")
     fields = [("MIME-Version", entity.version)]
-    fields += list(entity.headers.items())
+    fields += entity.headers.pairs()
     if te:
         fields.append(("Content-Transfer-Encoding", te))
     fields.append(("Content-Type", format_content_type(entity, boundary, wire=True,
@@ -122,7 +122,10 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
         if not converter and plan.octets is None and len(text) <= _TEXT_BLOCK:
             # a small body written as it is: one chunk with the header
             head.append(text)
-            _write_joined(head, write)
+            if len(head) == 3 and type(head[0]) is str and type(text) is str:
+                write("".join(head))  # what _write_joined makes of three str pieces
+            else:
+                _write_joined(head, write)
             return
     _write_joined(head, write)
     if entity.value == "string":

@@ -9,6 +9,7 @@ properties of the part (see :mod:`.model`).
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import Dict, Iterator, List, Tuple
 
 __all__ = ["Headers", "HeaderValueError", "ScriptValue", "check_header_value", "check_header_name",
@@ -205,6 +206,15 @@ class Headers:
         for k in self._order:
             for v in self._values.get(k, ()):
                 yield self._mixed[k], v
+
+    def pairs(self) -> List[Tuple[str, str]]:
+        """``list(self.items())``, made in one comprehension."""
+        mixed, values = self._mixed, self._values
+        return [(mixed[k], v) for k in self._order for v in values.get(k, ())]
+
+    def all_ascii(self) -> bool:
+        """Whether every value is ASCII text (no Python frame per value)."""
+        return all(map(str.isascii, chain.from_iterable(self._values.values())))
 
     def append(self, name: str, value: str) -> None:
         """Add one value (a new name goes last, keeping this spelling)."""

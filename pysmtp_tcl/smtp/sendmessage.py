@@ -149,6 +149,9 @@ def smtputf8(addresses: Sequence[str]) -> bool:
     return any(not a.isascii() for a in addresses)
 
 
+_UTF8_FIELD: list = []  # mime.eai.utf8_field, imported when first needed
+
+
 def utf8_header(entity: Any) -> Optional[str]:
     """Why the message itself needs an SMTPUTF8 transaction, whatever its
     envelope: a header field the script gave holds text that only UTF-8
@@ -156,9 +159,11 @@ def utf8_header(entity: Any) -> Optional[str]:
     which has no encoded-word form), as the session's error names it
     (``header To address "josé@example.org"``); ``None`` when the message
     can be written in ASCII (:func:`pysmtp_tcl.mime.eai.utf8_field`)."""
-    from ..mime.eai import utf8_field
+    if not _UTF8_FIELD:
+        from ..mime.eai import utf8_field
 
-    found = utf8_field(entity)
+        _UTF8_FIELD.append(utf8_field)
+    found = _UTF8_FIELD[0](entity)
     if found is None:
         return None
     return "header %s %s %s" % (found.name, found.kind, cmds.shown(found.text))
