@@ -104,6 +104,15 @@ def initialize(ctx: Any, *args: str) -> str:
     ?-encoding e? ?-header {k v}?... (-file f | -string s | -parts {t...})``."""
     token = _new_token(ctx)
     e = Entity()
+    if len(args) == 4 and args[0] == "-canonical" and args[2] == "-string":
+        # the usual call (a script's own message): what the option loop
+        # and the canonical -string branch below do for these four words
+        e.set_content(args[1])  # refuses non-tokens (header injection)
+        e.canonical = True
+        e.value, e.string = "string", args[3]
+        e.finish_canonical()
+        _adopt(ctx, token, e)
+        return token
     canonical = None
     given = {}
     user_header = False

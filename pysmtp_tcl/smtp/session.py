@@ -541,15 +541,20 @@ class Session:
 
         :raises CommandError: a command cannot be sent (nothing is written).
         """
-        wires = [cmds.render(step.command, utf8=utf8) for step in batch]
-        waits = []
-        for step, wire in zip(batch, wires):
-            secs = step.wait
-            if self.opts.io_timeout is not None:
-                secs = min(secs, self.opts.io_timeout)
-            waits.append(secs)
-            if self.debug:
-                self._say("--> %s (wait upto %s seconds)" % (_shown(step.command, wire), _fmt_secs(secs)))
+        render = cmds.render
+        wires = [render(step.command, utf8=utf8) for step in batch]
+        io_timeout = self.opts.io_timeout
+        if io_timeout is None and not self.debug:  # the usual case: tcllib's waits, nothing shown
+            waits = [step.wait for step in batch]
+        else:
+            waits = []
+            for step, wire in zip(batch, wires):
+                secs = step.wait
+                if io_timeout is not None:
+                    secs = min(secs, io_timeout)
+                waits.append(secs)
+                if self.debug:
+                    self._say("--> %s (wait upto %s seconds)" % (_shown(step.command, wire), _fmt_secs(secs)))
         try:
             self.conn.send(b"".join(wires), max(max(waits), 1.0))
         except SMTPIOError as e:
@@ -590,7 +595,7 @@ class Session:
         "…"``): the transaction is SMTPUTF8 even with an ASCII envelope
         (RFC 6531 §3.4).
         """
-        utf8 = any(not _ascii(a) for a in [sender, *recipients])
+        utf8 = not (sender.isascii() and all(map(str.isascii, recipients)))
         if (utf8 or utf8_header) and not self.has("SMTPUTF8", params=True):
             if utf8:
                 bad = next(a for a in [sender, *recipients] if not _ascii(a))
