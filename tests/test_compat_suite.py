@@ -17,30 +17,19 @@ collection.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
+
+from support.modules import load_file
 
 pytestmark = pytest.mark.compat
 
 _RUN_PY = Path(__file__).resolve().parent.parent / "compat-suite" / "run.py"
 
 
-def _load_run():
-    """Import compat-suite/run.py (not a package: its dir name has a dash)."""
-    name = "pysmtp_compat_run"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _RUN_PY)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-compat = _load_run()
+compat = load_file("pysmtp_compat_run", _RUN_PY)
 
 # Session cache: file name -> SuiteResult, or the fetch error message.
 _RESULTS: dict = {}

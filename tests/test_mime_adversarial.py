@@ -14,6 +14,7 @@ import pytest
 
 from pysmtp_tcl import Interpreter
 
+from support.modules import owner_of
 from support.oracle import oracle
 
 pytestmark = pytest.mark.tcllib
@@ -95,12 +96,7 @@ def test_unexpected_failures_in_mime_commands_never_show_python(monkeypatch, cap
     for module in ("pysmtp_tcl.bridge.mime_commands", "pysmtp_tcl.bridge.mime_text_commands",
                    "pysmtp_tcl.bridge.internal_commands"):
         importlib.import_module(module)
-    mod_name, _, attr = target.rpartition(".")
-    try:
-        owner = importlib.import_module(mod_name)
-    except ModuleNotFoundError:
-        mod_name, _, cls = mod_name.rpartition(".")
-        owner = getattr(importlib.import_module(mod_name), cls)
+    owner, attr = owner_of(target)
 
     def boom(*a, **k):
         raise KeyError("secret-python-text")

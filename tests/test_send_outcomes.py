@@ -15,6 +15,7 @@ import time
 import pytest
 
 from faults.server import Fault, FaultServer
+from support.modules import owner_of
 from support.scripted import CLOSE, STALL
 
 SERVERS = {  # what the server advertises
@@ -112,14 +113,7 @@ def test_unexpected_failures_never_show_python_to_the_script(interp, scripted, m
     # Force a bug of ours at each stage: the script gets tcllib's shape (a
     # Tcl error before connecting, code 7 {code 400 ...} after) with a fixed
     # text; the traceback goes to the Python logger only.
-    import importlib
-
-    mod_name, _, attr = target.rpartition(".")
-    try:
-        owner = importlib.import_module(mod_name)
-    except ModuleNotFoundError:
-        mod_name, _, cls = mod_name.rpartition(".")
-        owner = getattr(importlib.import_module(mod_name), cls)
+    owner, attr = owner_of(target)
 
     def boom(*a, **k):
         raise KeyError("secret-python-text")

@@ -9,25 +9,15 @@ installed tcllib.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
+
+from .modules import load_file
 
 _HOST_PY = Path(__file__).resolve().parents[2] / "compat-suite" / "host.py"
 
 
-def _load():
-    name = "pysmtp_compat_host"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _HOST_PY)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-host = _load()
+host = load_file("pysmtp_compat_host", _HOST_PY)
 tcl9 = host.tcl9
 tcl_patchlevel = host.tcl_patchlevel
 
