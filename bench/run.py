@@ -71,6 +71,35 @@ def pysmtp_cmd() -> List[str]:
     return [PYTHON, "-m", "pysmtp_tcl"]
 
 
+def installed_cmd(tmp: Path) -> Tuple[List[str], str]:
+    """``pysmtp-tclsh`` as ``pip install .`` leaves it: a fresh venv whose
+    site-packages has this checkout on a plain ``.pth`` line, and pip's
+    console-script wrapper.  An editable install (``pip install -e``, what
+    the test venvs have) instead runs setuptools' import-hook finder in
+    ``site`` at every start (it imports pathlib, fnmatch, importlib.util:
+    ~10 ms a process), which no user's install pays.  Falls back to
+    :func:`pysmtp_cmd` when a venv cannot be made."""
+    import venv
+
+    where = tmp / "venv"
+    try:
+        venv.create(str(where), with_pip=False, symlinks=True)
+        site = subprocess.run([str(where / "bin" / "python"), "-c",
+                               "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        Path(site, "pysmtp_tcl_checkout.pth").write_text(str(REPO) + "\n")
+        script = where / "bin" / "pysmtp-tclsh"
+        script.write_text("#!%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\n"
+                          "from pysmtp_tcl.launcher import main\n"
+                          "if __name__ == '__main__':\n"
+                          "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+                          "    sys.exit(main())\n" % (where / "bin" / "python"))
+        script.chmod(0o755)
+    except (OSError, subprocess.CalledProcessError) as e:
+        return pysmtp_cmd(), "the running venv's (no private venv: %s)" % e
+    return [str(script)], "a private venv with this checkout on a .pth line, as after `pip install .`"
+
+
 def tclsh_cmd() -> List[str]:
     tclsh = shutil.which("tclsh")
     if not tclsh:
@@ -179,8 +208,8 @@ class Bench:
         self.quick = args.quick
         self.reps = args.reps or (1 if self.quick else 3)
         self.tcl = tclsh_cmd()
-        self.ours = pysmtp_cmd()
         self.tmp = Path(tempfile.mkdtemp(prefix="pysmtp-bench-"))
+        self.ours, self.ours_how = installed_cmd(self.tmp)
         self.rows: List[Row] = []
         self.features: Dict[str, bool] = {}
         self.sink: Optional[SmtpSink] = None
@@ -443,10 +472,12 @@ class Bench:
         started = time.monotonic()
         print("pysmtp-tcl bench%s: smtp-sink on 127.0.0.1, %d CPUs, load average %s" % (
             " --quick" if q else "", os.cpu_count() or 0, " ".join("%.2f" % x for x in os.getloadavg())))
-        where = subprocess.run([PYTHON, "-c", "import pysmtp_tcl; print(pysmtp_tcl.__file__)"],
+        interp = Path(self.ours[0]).parent / "python" if len(self.ours) == 1 else Path(PYTHON)
+        where = subprocess.run([str(interp), "-c", "import pysmtp_tcl; print(pysmtp_tcl.__file__)"],
                                env=child_env(True), capture_output=True, text=True).stdout.strip()
         print("  tcllib: %s   pysmtp: %s (imports %s)   python: %s" % (
-            " ".join(self.tcl), " ".join(self.ours), where, PYTHON))
+            " ".join(self.tcl), " ".join(self.ours), where, interp))
+        print("  pysmtp-tclsh runs from %s" % self.ours_how)
         print("  median (min-max) of %d run(s) per figure; runs over %.0f s are not repeated" % (self.reps, HEAVY))
         require_postfix()
         self.sink = SmtpSink(backlog=1024, options=["-t", "3600"])

@@ -19,7 +19,7 @@ from conftest import REPO
 
 WATCHED = ("aiosmtpd", "asyncio", "ssl", "hashlib", "email", "dataclasses", "inspect", "pathlib",
            "shutil", "urllib", "pysmtp_tcl.smtp.session", "pysmtp_tcl.mime", "logging",
-           "encodings.idna", "threading")
+           "encodings.idna", "threading", "ipaddress", "pysmtp_tcl.smtp.pool")
 
 # Modules the interpreter had before the launcher ran (site's, e.g. an
 # editable install's finder imports pathlib) are not the launcher's doing.
@@ -63,8 +63,12 @@ smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -usetls 0 -originator a@exam
 """ % server.port)
     assert len(server.datas) == 1  # it did send
     # nor the logger (only an internal error logs), the idna codec (an
-    # ASCII host name) or threading: each costs every cron-job process time
-    for name in ("aiosmtpd", "asyncio", "ssl", "hashlib", "logging", "encodings.idna", "threading"):
+    # ASCII host name), threading, dataclasses (with inspect: the send
+    # path's records are plain classes, pysmtp_tcl/records.py), ipaddress (no
+    # address literal) or the connection pool (no --reuse): each costs
+    # every cron-job process time
+    for name in ("aiosmtpd", "asyncio", "ssl", "hashlib", "logging", "encodings.idna", "threading",
+                 "dataclasses", "inspect", "ipaddress", "pysmtp_tcl.smtp.pool"):
         assert name not in got, "a plain send imported %s" % name
     assert not any(m == "email" or m.startswith("email.") for m in got), sorted(got)
     assert "pysmtp_tcl.smtp.session" in got  # the core did load, when the script sent

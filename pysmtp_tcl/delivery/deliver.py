@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import base64
 import ssl
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, Generator, List, Optional, Tuple
 
 from ..smtp import sendmessage as core
@@ -133,7 +133,7 @@ class Delivery:
         if debug:
             debug("Using %s" % account.where())
         size = _Counter(prepared.source)
-        prepared = replace(prepared, source=size)
+        prepared = prepared.replace(source=size)
         record = _record(account, env, side, prepared)
         redact = Redactor()
         try:
@@ -333,7 +333,7 @@ class Redactor:
     def reply(self, reply: Reply) -> Reply:
         if not self.forms:
             return reply
-        return replace(reply, diagnostic=self(reply.diagnostic), args=[self(a) for a in reply.args],
+        return reply.replace(diagnostic=self(reply.diagnostic), args=[self(a) for a in reply.args],
                        lines=[self(line) for line in reply.lines])
 
 
@@ -397,12 +397,12 @@ class _Counter:
 
 
 def _named(reply: Reply, account: Account) -> Reply:
-    return replace(reply, diagnostic="account %s: %s" % (account.name, reply.diagnostic))
+    return reply.replace(diagnostic="account %s: %s" % (account.name, reply.diagnostic))
 
 
 def _named_handoff(e: HandoffError, account: Account) -> HandoffError:
     text = "account %s: %s" % (account.name, e.message)
-    reply = replace(e.reply, diagnostic="account %s: %s" % (account.name, e.reply.diagnostic)) if e.reply else None
+    reply = e.reply.replace(diagnostic="account %s: %s" % (account.name, e.reply.diagnostic)) if e.reply else None
     return HandoffError(text, reply, e.exitcode)
 
 

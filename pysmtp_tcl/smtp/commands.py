@@ -33,10 +33,13 @@ was refused and why.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
-from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+
+from ..records import Value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Optional, Tuple, Union
 
 __all__ = [
     "CommandError", "Ehlo", "Helo", "Mail", "Rcpt", "Auth", "AuthResponse", "Verb", "DataEnd",
@@ -89,65 +92,82 @@ class CommandError(ValueError):
 
 # -- commands -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Ehlo:
+class Ehlo(Value):
     """``EHLO domain`` (RFC 5321 §4.1.1.1); ``domain`` may be an IDN."""
-    domain: str
+    __slots__ = ("domain",)
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
 
 
-@dataclass(frozen=True)
-class Helo:
+class Helo(Value):
     """``HELO domain`` (RFC 5321 §4.1.1.1)."""
-    domain: str
+    __slots__ = ("domain",)
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
 
 
-#: ESMTP parameters: ``(keyword, value)``, value ``None`` for a bare keyword.
-Params = Tuple[Tuple[str, Optional[str]], ...]
+if TYPE_CHECKING:
+    #: ESMTP parameters: ``(keyword, value)``, value ``None`` for a bare keyword.
+    Params = Tuple[Tuple[str, Optional[str]], ...]
 
 
-@dataclass(frozen=True)
-class Mail:
+class Mail(Value):
     """``MAIL FROM:<path> [params]``; ``path`` without brackets, ``""`` for
     the null reverse-path (RFC 5321 §4.1.1.2)."""
-    path: str
-    params: Params = ()
+    __slots__ = ("path", "params")
+
+    def __init__(self, path: str, params: Params = ()) -> None:
+        self.path = path
+        self.params = params
 
 
-@dataclass(frozen=True)
-class Rcpt:
+class Rcpt(Value):
     """``RCPT TO:<path> [params]`` (RFC 5321 §4.1.1.3)."""
-    path: str
-    params: Params = ()
+    __slots__ = ("path", "params")
+
+    def __init__(self, path: str, params: Params = ()) -> None:
+        self.path = path
+        self.params = params
 
 
-@dataclass(frozen=True)
-class Auth:
+class Auth(Value):
     """``AUTH mechanism`` (RFC 4954 §4; tcllib never sends an initial
     response)."""
-    mechanism: str
+    __slots__ = ("mechanism",)
+
+    def __init__(self, mechanism: str) -> None:
+        self.mechanism = mechanism
 
 
-@dataclass(frozen=True)
-class AuthResponse:
+class AuthResponse(Value):
     """A SASL response line: base64 text, or ``*`` to cancel (RFC 4954 §4).
     Its text is a credential: :func:`text` shows it, ``-debug`` must not."""
-    data: str
+    __slots__ = ("data",)
+
+    def __init__(self, data: str) -> None:
+        self.data = data
 
 
-@dataclass(frozen=True)
-class Verb:
+class Verb(Value):
     """A command without arguments: DATA, RSET, QUIT, NOOP, STARTTLS, and
     tcllib's QUED/ONEX."""
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
-@dataclass(frozen=True)
-class DataEnd:
+class DataEnd(Value):
     """The ``.`` line that ends the mail data (RFC 5321 §4.1.1.4).  tcllib
     sends it as a command of its own, with its own ``-debug`` line."""
 
+    __slots__ = ()
 
-Command = Union[Ehlo, Helo, Mail, Rcpt, Auth, AuthResponse, Verb, DataEnd]
+
+if TYPE_CHECKING:
+    Command = Union[Ehlo, Helo, Mail, Rcpt, Auth, AuthResponse, Verb, DataEnd]
 
 DATA, RSET, QUIT, NOOP, STARTTLS = (Verb(v) for v in ("DATA", "RSET", "QUIT", "NOOP", "STARTTLS"))
 QUED, ONEX = Verb("QUED"), Verb("ONEX")
@@ -220,11 +240,11 @@ def _compose(cmd: Command, utf8: bool) -> Tuple[str, int]:
             check_mailbox(cmd.path, utf8=utf8, field="forward-path")
         return "RCPT TO:<%s>%s" % (cmd.path, _params(cmd.params)), MAX_LINE + _allowance(cmd.params)
     if isinstance(cmd, Auth):
-        if not _SASL_NAME.fullmatch(cmd.mechanism):
+        if not re.fullmatch(_SASL_NAME, cmd.mechanism):
             raise CommandError("mechanism", cmd.mechanism, "it is not a SASL mechanism name (RFC 4422 §3.1)")
         return "AUTH " + cmd.mechanism, MAX_LINE
     if isinstance(cmd, AuthResponse):
-        if cmd.data != "*" and not _BASE64.fullmatch(cmd.data):
+        if cmd.data != "*" and not re.fullmatch(_BASE64, cmd.data):
             raise CommandError("AUTH response", "[credentials]", "it is not base64 (RFC 4954 §4)")
         return cmd.data, MAX_AUTH_LINE
     if isinstance(cmd, Verb):
@@ -255,8 +275,9 @@ def _value(cmd: Command) -> str:
 
 _KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")           # esmtp-keyword, verbs
 _PARAM_VALUE = re.compile(r"[\x21-\x3c\x3e-\x7e]+")          # esmtp-value (RFC 5321 §4.1.2)
-_SASL_NAME = re.compile(r"[A-Z0-9_-]{1,20}")                 # RFC 4422 §3.1
-_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+# AUTH only: sources for re's own cache, compiled when first used (start-up)
+_SASL_NAME = r"[A-Z0-9_-]{1,20}"                               # RFC 4422 §3.1
+_BASE64 = r"[A-Za-z0-9+/]*={0,2}"
 
 
 def _params(params: Params) -> str:
@@ -288,11 +309,13 @@ _NON_ASCII = r"[^\x00-\x9f]"
 _DOT_STRING = re.compile(r"[%s]+(?:\.[%s]+)*" % (_ATEXT, _ATEXT))
 _ATEXT_UTF8 = r"(?:[%s]|%s)" % (_ATEXT, _NON_ASCII)
 _DOT_STRING_UTF8 = re.compile(r"%s+(?:\.%s+)*" % (_ATEXT_UTF8, _ATEXT_UTF8))
-_QUOTED = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"')
-_QUOTED_UTF8 = re.compile(r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|%s|\\[\x20-\x7e])*"' % _NON_ASCII)
+# Quoted local parts and general address literals are rare: these are
+# sources for re's own cache, compiled when first used (start-up time).
+_QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
+_QUOTED_UTF8 = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|%s|\\[\x20-\x7e])*"' % _NON_ASCII
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 _LABEL_UTF8 = re.compile(r"(?:[A-Za-z0-9]|{u})(?:(?:[A-Za-z0-9-]|{u})*(?:[A-Za-z0-9]|{u}))?".format(u=_NON_ASCII))
-_DCONTENT = re.compile(r"[\x21-\x5a\x5e-\x7e]+")
+_DCONTENT = r"[\x21-\x5a\x5e-\x7e]+"
 
 
 def _octets(s: str) -> int:
@@ -329,7 +352,7 @@ def _mailbox_problem(address: str, utf8: bool) -> Optional[str]:
         return "its path would be %d octets, over the limit of %d (RFC 5321 §4.5.3.1.3)" % (
             _octets(address) + 2, MAX_PATH)
     if address.startswith('"'):
-        m = (_QUOTED_UTF8 if utf8 else _QUOTED).match(address)
+        m = re.match(_QUOTED_UTF8 if utf8 else _QUOTED, address)
         if m is None:
             return "its quoted local part is not an RFC 5321 Quoted-string (§4.1.2)"
         local, rest = address[:m.end()], address[m.end():]
@@ -370,6 +393,8 @@ def _domain_problem(domain: str, utf8: bool, it: str = "it") -> Optional[str]:
 
 def _literal_problem(lit: str, it: str = "it") -> Optional[str]:
     """``[IPv4]``, ``[IPv6:…]`` or ``[tag:content]`` (RFC 5321 §4.1.3)."""
+    import ipaddress  # address literals are rare: not on every start
+
     inner = lit[1:-1] if lit.endswith("]") else None
     ok = False
     if inner is not None:
@@ -387,7 +412,7 @@ def _literal_problem(lit: str, it: str = "it") -> Optional[str]:
                 pass
         else:
             tag, sep, content = inner.partition(":")
-            ok = bool(sep and _LABEL.fullmatch(tag) and _DCONTENT.fullmatch(content))
+            ok = bool(sep and _LABEL.fullmatch(tag) and re.fullmatch(_DCONTENT, content))
     return None if ok else "%s is not an address literal of RFC 5321 §4.1.3" % it
 
 

@@ -7,11 +7,15 @@ headers must be added to the outgoing copy of the message.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-#: parseaddress: string -> list of property dicts ("address", "error", ...)
-AddressParser = Callable[[str], List[Dict[str, str]]]
+from ..records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+    #: parseaddress: string -> list of property dicts ("address", "error", ...)
+    AddressParser = Callable[[str], List[Dict[str, str]]]
 
 #: Headers a script may not give with -header (tcllib's list).
 FORBIDDEN = ("content-type", "content-transfer-encoding", "content-md5", "mime-version")
@@ -39,8 +43,7 @@ def unfold(value: str) -> str:
     return _FOLD.sub("", value) if "\n" in value else value
 
 
-@dataclass
-class Envelope:
+class Envelope(Record):
     """What one send needs.
 
     :ivar sender: reverse-path for MAIL FROM (may be ``""``).
@@ -57,20 +60,29 @@ class Envelope:
         from (see :meth:`sources`); ``bcc_parts`` the same for ``bcc``.
     """
 
-    sender: str
-    recipients: List[str]
-    bcc: List[str]
-    headers: List[Tuple[str, str]]
-    originator: str
-    subject: Optional[str]
-    bcc_name: str
-    has_bcc: bool = False
-    date_name: str = "Date"
-    message_id_name: str = "Message-ID"
-    needs: List[str] = field(default_factory=list)
-    sender_source: str = "-originator"
-    recipient_parts: List[Tuple[str, List[str]]] = field(default_factory=list)
-    bcc_parts: List[Tuple[str, List[str]]] = field(default_factory=list)
+    __slots__ = ("sender", "recipients", "bcc", "headers", "originator", "subject", "bcc_name", "has_bcc",
+                 "date_name", "message_id_name", "needs", "sender_source", "recipient_parts", "bcc_parts")
+
+    def __init__(self, sender: str, recipients: List[str], bcc: List[str], headers: List[Tuple[str, str]],
+                 originator: str, subject: Optional[str], bcc_name: str, has_bcc: bool = False,
+                 date_name: str = "Date", message_id_name: str = "Message-ID",
+                 needs: Optional[List[str]] = None, sender_source: str = "-originator",
+                 recipient_parts: Optional[List[Tuple[str, List[str]]]] = None,
+                 bcc_parts: Optional[List[Tuple[str, List[str]]]] = None) -> None:
+        self.sender = sender
+        self.recipients = recipients
+        self.bcc = bcc
+        self.headers = headers
+        self.originator = originator
+        self.subject = subject
+        self.bcc_name = bcc_name
+        self.has_bcc = has_bcc
+        self.date_name = date_name
+        self.message_id_name = message_id_name
+        self.needs = [] if needs is None else needs
+        self.sender_source = sender_source
+        self.recipient_parts = [] if recipient_parts is None else recipient_parts
+        self.bcc_parts = [] if bcc_parts is None else bcc_parts
 
     def sources(self, parse: AddressParser) -> Tuple[List[str], List[str]]:
         """The option each recipient and each Bcc recipient came from

@@ -28,8 +28,10 @@ and file handlers.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import commands as cmds
 from .connection import SelectorReactor, SMTPIOError
@@ -41,9 +43,11 @@ DEFAULT_IDLE = 30.0
 QUIT_WAIT = 5.0
 
 
-class Timers(Protocol):
+class Timers:
     """Event-loop services for the pool (the Tcl bridge's are ``after``
-    timers and file handlers).  Callbacks run on the loop's thread."""
+    timers and file handlers).  Callbacks run on the loop's thread.  An
+    interface only (any object with these methods; a ``typing.Protocol``
+    would import typing at run time)."""
 
     def call_later(self, seconds: float, fn: Callable[[], None]) -> Any:
         """Run ``fn`` once after ``seconds``; returns a handle for cancel."""
@@ -95,10 +99,12 @@ def _pool_key(opts: Any) -> Tuple[Any, ...]:
             opts.queue, opts.io_timeout)
 
 
-@dataclass
 class _Idle:
-    session: Any
-    since: float
+    __slots__ = ("session", "since")
+
+    def __init__(self, session: Any, since: float) -> None:
+        self.session = session
+        self.since = since  # monotonic seconds
 
 
 class Pool:

@@ -9,8 +9,12 @@ see that array as a list in Tcl's ``array get`` order, which for these keys is
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import List, Optional, Tuple, Union
+
+from ..records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import List, Optional, Tuple, Union
 
 #: Longest reply line accepted, in octets (RFC 5321 §4.5.3.1.5 allows 512;
 #: generous, but bounded so a hostile server cannot exhaust memory).
@@ -19,8 +23,7 @@ MAX_LINE = 8192
 MAX_LINES = 1000
 
 
-@dataclass
-class Reply:
+class Reply(Record):
     """One server reply.
 
     :ivar code: reply code (int; 400 for local failures, as tcllib uses).
@@ -31,12 +34,17 @@ class Reply:
         error); ``diagnostic`` then holds tcllib's text for the condition.
     """
 
-    code: int
-    diagnostic: str = ""
-    args: List[str] = field(default_factory=list)
-    lines: List[str] = field(default_factory=list)
-    local: bool = False
-    keys: Tuple[str, ...] = ("diagnostic", "args", "code")
+    __slots__ = ("code", "diagnostic", "args", "lines", "local", "keys")
+
+    def __init__(self, code: int, diagnostic: str = "", args: Optional[List[str]] = None,
+                 lines: Optional[List[str]] = None, local: bool = False,
+                 keys: Tuple[str, ...] = ("diagnostic", "args", "code")) -> None:
+        self.code = code
+        self.diagnostic = diagnostic
+        self.args = [] if args is None else args
+        self.lines = [] if lines is None else lines
+        self.local = local
+        self.keys = keys
 
     def as_tcl_list(self) -> Tuple[str, ...]:
         """Flat key/value tuple in tcllib's order (``array get response``)."""

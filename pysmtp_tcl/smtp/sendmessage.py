@@ -9,17 +9,22 @@ shallow copy (COMPATIBILITY.md).
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, replace
-from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from ..records import Record, Value
 from . import commands as cmds
 from . import envelope as envmod
-from .connection import Reactor
 from .failures import INTERNAL_TEXT, LOG
-from .pool import Pool, pool_key
 from .replies import Reply
-from .session import (AuthFailure, CredentialsRefused, DebugSink, EnvelopeError,  # noqa: F401
+from .session import (AuthFailure, CredentialsRefused, EnvelopeError,  # noqa: F401
                       OpenFailure, ProtocolFailure, SessionOptions, open_session)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+    from .connection import Reactor
+    from .pool import Pool
+    from .session import DebugSink
 
 
 class InputError(Exception):
@@ -55,8 +60,7 @@ class InternalFailure(Exception):
     :data:`~.failures.INTERNAL_TEXT` (the traceback went to the log)."""
 
 
-@dataclass(frozen=True)
-class SendRequest:
+class SendRequest(Value):
     """Everything ``smtp::sendmessage`` was asked to do.
 
     :ivar entity: the MIME entity (``pysmtp_tcl.mime.Entity``) to send.
@@ -67,16 +71,19 @@ class SendRequest:
     :ivar session: connection options.
     """
 
-    entity: Any
-    originator: Optional[str]
-    recipients: str
-    headers: Sequence[Tuple[str, str]]
-    atleastone: bool
-    session: SessionOptions
+    __slots__ = ("entity", "originator", "recipients", "headers", "atleastone", "session")
+
+    def __init__(self, entity: Any, originator: Optional[str], recipients: str,
+                 headers: Sequence[Tuple[str, str]], atleastone: bool, session: SessionOptions) -> None:
+        self.entity = entity
+        self.originator = originator
+        self.recipients = recipients
+        self.headers = headers
+        self.atleastone = atleastone
+        self.session = session
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(Value):
     """Functions from the MIME layer and the host environment.
 
     :ivar parse_addresses: ``mime::parseaddress`` (str -> list of dicts).
@@ -94,14 +101,22 @@ class Services:
         and calls this instead of parsing again.
     """
 
-    parse_addresses: envmod.AddressParser
-    now_proper: Callable[[], str]
-    unique_id: Callable[[], str]
-    user: Callable[[], str]
-    parse_quietly: Optional[envmod.AddressParser] = None
-    spend_parses: Optional[Callable[[int], None]] = None
-    #: envelopes of earlier sends (see ``spend_parses``); the caller's dict
-    envelopes: Optional[dict] = None
+    __slots__ = ("parse_addresses", "now_proper", "unique_id", "user", "parse_quietly", "spend_parses",
+                 "envelopes")
+
+    def __init__(self, parse_addresses: envmod.AddressParser, now_proper: Callable[[], str],
+                 unique_id: Callable[[], str], user: Callable[[], str],
+                 parse_quietly: Optional[envmod.AddressParser] = None,
+                 spend_parses: Optional[Callable[[int], None]] = None,
+                 envelopes: Optional[dict] = None) -> None:
+        self.parse_addresses = parse_addresses
+        self.now_proper = now_proper
+        self.unique_id = unique_id
+        self.user = user
+        self.parse_quietly = parse_quietly
+        self.spend_parses = spend_parses
+        #: envelopes of earlier sends (see ``spend_parses``); the caller's dict
+        self.envelopes = envelopes
 
 
 def message_source(entity: Any, utf8: bool = False) -> Callable[[Callable[[bytes], None]], None]:
@@ -169,8 +184,7 @@ def utf8_header(entity: Any) -> Optional[str]:
     return "header %s %s %s" % (found.name, found.kind, cmds.shown(found.text))
 
 
-@dataclass
-class Prepared:
+class Prepared(Record):
     """A message ready to go: the envelope and the outgoing copy.
 
     :ivar envelope: sender, recipients, Bcc recipients (:class:`envelope.Envelope`).
@@ -182,11 +196,16 @@ class Prepared:
         transaction must be SMTPUTF8 whatever the envelope (``None``: no).
     """
 
-    envelope: envmod.Envelope
-    outgoing: Any
-    source: Callable[[Callable[[bytes], None]], None]
-    services: Services
-    utf8_header: Optional[str] = None
+    __slots__ = ("envelope", "outgoing", "source", "services", "utf8_header")
+
+    def __init__(self, envelope: envmod.Envelope, outgoing: Any,
+                 source: Callable[[Callable[[bytes], None]], None], services: Services,
+                 utf8_header: Optional[str] = None) -> None:
+        self.envelope = envelope
+        self.outgoing = outgoing
+        self.source = source
+        self.services = services
+        self.utf8_header = utf8_header
 
     def bcc(self) -> Tuple[Callable[[Callable[[bytes], None]], None], Optional[str]]:
         """The blind copy's octets and its :func:`utf8_header` (built now:
@@ -298,9 +317,13 @@ def transmit(prepared: Prepared, opts: SessionOptions, reactor: Reactor, atleast
     """
     env = prepared.envelope
     if opts.multiple != env.has_bcc:
-        opts = replace(opts, multiple=env.has_bcc)
+        opts = opts.replace(multiple=env.has_bcc)
     check_session(opts)
-    key = pool_key(opts) if pool is not None else None
+    key = None
+    if pool is not None:  # opt-in reuse: a plain send never loads the pool (start-up)
+        from .pool import pool_key
+
+        key = pool_key(opts)
     retried = False
     while True:
         session = pool.take(key) if pool is not None and key is not None else None

@@ -20,31 +20,35 @@ import binascii
 import functools
 import socket
 import time
-from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, Tuple, Union
 
 from ..mime.wire import WireSpan
+from ..records import Record, Value
 from . import commands as cmds
-from .commands import Command, CommandError
+from .commands import CommandError
 from .connection import NOT_CONNECTED, Connection, Reactor, SMTPIOError
 from .datawriter import DataEncoder
 from .dialogue import MailTransaction, Phase, Step
 from .failures import script_text
 from .replies import Reply, ReplyAssembler, parse_reply
 
-if TYPE_CHECKING:  # ssl and auth (hashlib) load when TLS / AUTH is used: start-up time
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # ssl and auth (hashlib) load when TLS / AUTH is used; typing is for annotations only
     import ssl
+    from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+    from .commands import Command
+
+    DebugSink = Callable[[str], None]
+    #: ``-tlspolicy`` callback: (reply code, diagnostic) -> policy string.
+    TLSPolicy = Callable[[int, str], str]
+    #: A message source: called once per pass with a sink, it writes the
+    #: message's octets to the sink chunk by chunk (so memory stays bounded).
+    MessageSource = Callable[[Callable[[bytes], None]], None]
 
 #: hear caps every wait at 600 s (tcllib: SF bug 836442).
 MAX_WAIT = 600
 
-DebugSink = Callable[[str], None]
-#: ``-tlspolicy`` callback: (reply code, diagnostic) -> policy string.
-TLSPolicy = Callable[[int, str], str]
-#: A message source: called once per pass with a sink, it writes the
-#: message's octets to the sink chunk by chunk (so memory stays bounded).
-MessageSource = Callable[[Callable[[bytes], None]], None]
 
 
 class ProtocolFailure(Exception):
@@ -88,63 +92,80 @@ class CredentialsRefused(Exception):
     loopback address, and ``-insecureauth 1`` was not given."""
 
 
-@dataclass(frozen=True)
-class SessionOptions:
+class SessionOptions(Value):
     """Connection options of one ``smtp::sendmessage`` (tcllib names).
 
     Times are seconds.  ``servers``/``ports`` pair up element by element; a
     missing or empty port means 25.
     """
 
-    servers: Sequence[str] = ("localhost",)
-    ports: Sequence[str] = ("25",)
-    client: str = "localhost"
-    #: ``client`` is tcllib's default (``[info hostname]``), not ``-client``:
-    #: when it is no valid domain, EHLO names the connection's own address
-    #: literal instead (RFC 5321 §4.1.4).
-    client_is_default: bool = False
-    debug: bool = False
-    maxsecs: float = 120
-    queue: bool = False
-    multiple: bool = False
-    usetls: bool = True
-    tlspolicy: Optional[TLSPolicy] = None
-    tlsimport: bool = False
-    username: str = ""
-    password: str = ""
-    auth_mechanism: Optional[str] = None
-    tls_context: Optional[ssl.SSLContext] = None
-    tls_verify: bool = False
-    tls_require: bool = False
-    cafile: Optional[str] = None
-    insecure_auth: bool = False
-    # Set by the delivery layer for an msmtprc account; the defaults keep
-    # tcllib's behaviour.
-    #: the account's name: error texts then speak of its settings
-    account: str = ""
-    #: ``(hashlib name, digest)``: trust exactly this certificate
-    tls_fingerprint: Optional[Tuple[str, bytes]] = None
-    #: seconds: caps every wait (connect, TLS, each reply; msmtp ``timeout``)
-    io_timeout: Optional[float] = None
-    #: a server offering no AUTH is an error (msmtp ``auth on``)
-    auth_required: bool = False
-    #: mechanisms to try, in order, when none is named (default tcllib's)
-    auth_preference: Optional[Sequence[str]] = None
-    #: credentials only over TLS with a verified certificate (or loopback)
-    auth_needs_verified_tls: bool = False
-    #: batch MAIL/RCPT/DATA when the server offers PIPELINING (RFC 2920);
-    #: ``-pipelining 0`` turns it off
-    pipelining: bool = True
-    #: the ``-tlspolicy`` command prefix (``tlspolicy`` is its callable):
-    #: part of what a kept connection must match
-    tlspolicy_name: str = ""
-    #: How a port is read, as Tcl's ``socket`` reads it on the host Tcl
-    #: (``010`` is 8 on Tcl 8.6 and 10 on Tcl 9; the error's text and
-    #: ``-errorcode`` differ too); raises :class:`SMTPIOError` (direct).
-    #: ``None``: :func:`port_number` (Tcl 8.6's reading, in Python).
-    port_parser: Optional[Callable[[str], int]] = None
-    #: The host Tcl's text for ENOTCONN (``None``: Tcl 8.6's).
-    not_connected: Optional[str] = None
+    __slots__ = ("servers", "ports", "client", "client_is_default", "debug", "maxsecs", "queue", "multiple",
+                 "usetls", "tlspolicy", "tlsimport", "username", "password", "auth_mechanism", "tls_context",
+                 "tls_verify", "tls_require", "cafile", "insecure_auth", "account", "tls_fingerprint",
+                 "io_timeout", "auth_required", "auth_preference", "auth_needs_verified_tls", "pipelining",
+                 "tlspolicy_name", "port_parser", "not_connected")
+
+    def __init__(self, *, servers: Sequence[str] = ("localhost",), ports: Sequence[str] = ("25",),
+                 client: str = "localhost", client_is_default: bool = False, debug: bool = False,
+                 maxsecs: float = 120, queue: bool = False, multiple: bool = False, usetls: bool = True,
+                 tlspolicy: Optional[TLSPolicy] = None, tlsimport: bool = False, username: str = "",
+                 password: str = "", auth_mechanism: Optional[str] = None,
+                 tls_context: Optional[ssl.SSLContext] = None, tls_verify: bool = False,
+                 tls_require: bool = False, cafile: Optional[str] = None, insecure_auth: bool = False,
+                 account: str = "", tls_fingerprint: Optional[Tuple[str, bytes]] = None,
+                 io_timeout: Optional[float] = None, auth_required: bool = False,
+                 auth_preference: Optional[Sequence[str]] = None, auth_needs_verified_tls: bool = False,
+                 pipelining: bool = True, tlspolicy_name: str = "", port_parser: Optional[Callable[[str],
+                 int]] = None, not_connected: Optional[str] = None) -> None:
+        self.servers = servers
+        self.ports = ports
+        self.client = client
+        #: ``client`` is tcllib's default (``[info hostname]``), not ``-client``:
+        #: when it is no valid domain, EHLO names the connection's own address
+        #: literal instead (RFC 5321 §4.1.4).
+        self.client_is_default = client_is_default
+        self.debug = debug
+        self.maxsecs = maxsecs
+        self.queue = queue
+        self.multiple = multiple
+        self.usetls = usetls
+        self.tlspolicy = tlspolicy
+        self.tlsimport = tlsimport
+        self.username = username
+        self.password = password
+        self.auth_mechanism = auth_mechanism
+        self.tls_context = tls_context
+        self.tls_verify = tls_verify
+        self.tls_require = tls_require
+        self.cafile = cafile
+        self.insecure_auth = insecure_auth
+        # Set by the delivery layer for an msmtprc account; the defaults keep
+        # tcllib's behaviour.
+        #: the account's name: error texts then speak of its settings
+        self.account = account
+        #: ``(hashlib name, digest)``: trust exactly this certificate
+        self.tls_fingerprint = tls_fingerprint
+        #: seconds: caps every wait (connect, TLS, each reply; msmtp ``timeout``)
+        self.io_timeout = io_timeout
+        #: a server offering no AUTH is an error (msmtp ``auth on``)
+        self.auth_required = auth_required
+        #: mechanisms to try, in order, when none is named (default tcllib's)
+        self.auth_preference = auth_preference
+        #: credentials only over TLS with a verified certificate (or loopback)
+        self.auth_needs_verified_tls = auth_needs_verified_tls
+        #: batch MAIL/RCPT/DATA when the server offers PIPELINING (RFC 2920);
+        #: ``-pipelining 0`` turns it off
+        self.pipelining = pipelining
+        #: the ``-tlspolicy`` command prefix (``tlspolicy`` is its callable):
+        #: part of what a kept connection must match
+        self.tlspolicy_name = tlspolicy_name
+        #: How a port is read, as Tcl's ``socket`` reads it on the host Tcl
+        #: (``010`` is 8 on Tcl 8.6 and 10 on Tcl 9; the error's text and
+        #: ``-errorcode`` differ too); raises :class:`SMTPIOError` (direct).
+        #: ``None``: :func:`port_number` (Tcl 8.6's reading, in Python).
+        self.port_parser = port_parser
+        #: The host Tcl's text for ENOTCONN (``None``: Tcl 8.6's).
+        self.not_connected = not_connected
 
 
 def _insecure_context() -> ssl.SSLContext:
@@ -178,37 +199,49 @@ def tls_context(opts: SessionOptions) -> ssl.SSLContext:
     return _insecure_context()
 
 
-@dataclass
-class Session:
+class Session(Record):
     """An open, greeted SMTP connection (tcllib's smtp token)."""
 
-    conn: Connection
-    opts: SessionOptions
-    debug: Optional[DebugSink] = None
-    server: str = ""
-    port: int = 0
-    esmtp: List[str] = field(default_factory=list)
-    tls: bool = False
-    tls_verified: bool = False  # chain and name checked, or the pinned certificate
-    final_reply: Optional[Reply] = None  # the reply to the last message's final "."
-    tls_tried: bool = False
-    auth_tried: bool = False
-    authenticated: bool = False
-    dead: Optional[str] = None  # why the connection is unusable, if it is
-    refusal: Optional[str] = None  # why greet() gave up on this server
-    failed_greeting: Optional[str] = None  # why greet() gave up: EHLO/HELO failed
-    delivered: bool = False  # a final dot got its 2xx on this connection
-    dot_sent: bool = False  # a final dot was written on this connection
-    needs_rset: bool = False  # the last transaction was aborted: RSET before the next MAIL
-    onex_sent: bool = False  # ONEX: the server allows one transaction only
-    transactions: int = 0  # MAIL transactions begun on this connection
-    lost: bool = False  # the connection broke (EOF, reset, write error, 421)
-    #: this connection ends after the next message: with PIPELINING, QUIT
-    #: goes in the same write as the final dot (one round trip less)
-    quit_with_dot: bool = False
-    quit_sent: bool = False  # QUIT was written (its reply is due next)
-    _has_for: Optional[List[str]] = field(default=None, repr=False)
-    _has_key: Tuple[str, ...] = field(default=(), repr=False)
+    __slots__ = ("conn", "opts", "debug", "server", "port", "esmtp", "tls", "tls_verified", "final_reply",
+                 "tls_tried", "auth_tried", "authenticated", "dead", "refusal", "failed_greeting",
+                 "delivered", "dot_sent", "needs_rset", "onex_sent", "transactions", "lost", "quit_with_dot",
+                 "quit_sent", "_has_for", "_has_key")
+
+    def __init__(self, conn: Connection, opts: SessionOptions, debug: Optional[DebugSink] = None, *,
+                 server: str = "", port: int = 0, esmtp: Optional[List[str]] = None, tls: bool = False,
+                 tls_verified: bool = False, final_reply: Optional[Reply] = None, tls_tried: bool = False,
+                 auth_tried: bool = False, authenticated: bool = False, dead: Optional[str] = None,
+                 refusal: Optional[str] = None, failed_greeting: Optional[str] = None,
+                 delivered: bool = False, dot_sent: bool = False, needs_rset: bool = False,
+                 onex_sent: bool = False, transactions: int = 0, lost: bool = False,
+                 quit_with_dot: bool = False, quit_sent: bool = False) -> None:
+        self.conn = conn
+        self.opts = opts
+        self.debug = debug
+        self.server = server
+        self.port = port
+        self.esmtp = [] if esmtp is None else esmtp
+        self.tls = tls
+        self.tls_verified = tls_verified  # chain and name checked, or the pinned certificate
+        self.final_reply = final_reply  # the reply to the last message's final "."
+        self.tls_tried = tls_tried
+        self.auth_tried = auth_tried
+        self.authenticated = authenticated
+        self.dead = dead  # why the connection is unusable, if it is
+        self.refusal = refusal  # why greet() gave up on this server
+        self.failed_greeting = failed_greeting  # why greet() gave up: EHLO/HELO failed
+        self.delivered = delivered  # a final dot got its 2xx on this connection
+        self.dot_sent = dot_sent  # a final dot was written on this connection
+        self.needs_rset = needs_rset  # the last transaction was aborted: RSET before the next MAIL
+        self.onex_sent = onex_sent  # ONEX: the server allows one transaction only
+        self.transactions = transactions  # MAIL transactions begun on this connection
+        self.lost = lost  # the connection broke (EOF, reset, write error, 421)
+        #: this connection ends after the next message: with PIPELINING, QUIT
+        #: goes in the same write as the final dot (one round trip less)
+        self.quit_with_dot = quit_with_dot
+        self.quit_sent = quit_sent  # QUIT was written (its reply is due next)
+        self._has_for = None
+        self._has_key = ()
 
     # -- tcllib's talk/hear ---------------------------------------------------
     def _say(self, line: str) -> None:
