@@ -257,6 +257,9 @@ class Bench:
         for _ in range(2):  # page cache; our .pyc files written once
             self.run("tcllib", self.tcl + [str(load)])
             self.run("pysmtp", self.ours + [str(load)])
+        # and those of the send path (loaded when a script first sends)
+        for impl, base in (("tcllib", self.tcl), ("pysmtp", self.ours)):
+            self.run(impl, base + [str(load), str(self.sink.port)])
 
     # -- rows --------------------------------------------------------------------
     def row_big_file(self, key: str, mb: int, full_mb: int, rss_goal: bool, source: bool) -> None:
