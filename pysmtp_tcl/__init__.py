@@ -6,7 +6,9 @@ Importing this package does not import tkinter; the pure-Python cores live in
 """
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["install", "uninstall", "Interpreter", "__version__"]

@@ -27,7 +27,10 @@ evaluate it (``break`` there is an error, ``info level`` is 0).
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Callable
 
 __all__ = ["Console", "run_tk_main_loop", "source_rc_file", "tk_loaded"]
 

@@ -30,12 +30,15 @@ import errno
 import os
 import re
 import socket
-from typing import Any, Optional
 
 import tkinter
 
 from .registry import TclError
 from .values import call_string, split_list, tcl_string
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Optional
 
 __all__ = ["Host", "from_utf8"]
 

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
 
 from .context import Context, Route
 from .registry import defer, dispatch
 from .values import call_string, split_list
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Optional
 
 # Packages we provide, with tcllib 1.21's versions so `package require mime
 # 1.4` etc. keep working.

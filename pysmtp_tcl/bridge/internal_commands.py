@@ -8,10 +8,13 @@ tcllib's formal arguments, so ``wrong # args`` is Tcl's own text.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from .mime_commands import _entity
 from .registry import TclError, tclcommand
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any
 
 _FALSE = ("0", "false", "no", "off")
 _TRUE = ("1", "true", "yes", "on")

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any, List, Optional
 
 from . import values
 from .registry import TclError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, List, Optional
 
 
 def boolean(value: str) -> bool:

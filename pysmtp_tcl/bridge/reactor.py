@@ -12,11 +12,14 @@ from __future__ import annotations
 import select
 import socket
 import time
-from typing import Any, Optional
 
 import tkinter  # the bridge is the one layer allowed to use it
 
 from .context import Context
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Optional
 
 
 #: A server on the same host usually answers within a millisecond: wait

@@ -11,7 +11,10 @@ including tcllib's return code 7.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Callable, Dict, List, Optional, Sequence
+    Impl = Callable[..., Any]
 
 __all__ = ["TclError", "TclReturn", "tclcommand", "COMMANDS", "to_tcl", "defer", "NESTING_TEXT"]
 
@@ -48,7 +51,6 @@ class TclReturn(Exception):
         self.options = tuple(options)
 
 
-Impl = Callable[..., Any]
 #: Tcl-visible name (e.g. ``"mime::getheader"``) -> implementation
 #: ``fn(ctx, *args: str)``.
 COMMANDS: Dict[str, Impl] = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import operator
 import tkinter
-from typing import Any, Dict, List, Optional, Tuple
 
 from ..smtp import envelope as envmod
 from ..smtp.commands import CommandError
@@ -20,6 +19,10 @@ from .reactor import TclReactor
 from .registry import TclError, TclReturn, tclcommand
 from . import values
 from .values import call_string, tcl_string
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Any, Dict, List, Optional, Tuple
 
 _BOOLEAN = {"-atleastone": "atleastone", "-debug": "debug", "-queue": "queue",
             "-usetls": "usetls", "-tlsimport": "tlsimport",

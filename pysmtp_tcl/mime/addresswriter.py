@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import List, Optional, Tuple
 
 from .folding import LINE, Folder, add_encoded, encoded_size
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import List, Optional, Tuple
 
 __all__ = ["address_list", "tokens", "word_text", "idna_domain_label", "utf8_addr_spec", "EW"]
 

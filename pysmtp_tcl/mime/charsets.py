@@ -8,7 +8,10 @@ same table, including its gaps (``cp874`` has no MIME name, etc.).
 from __future__ import annotations
 
 import codecs
-from typing import Dict, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Dict, Optional, Tuple
 
 __all__ = ["mapencoding", "reversemapencoding", "ENCODINGS", "text_codec"]
 

@@ -10,12 +10,15 @@ keeps the last value; the list order is Tcl's array order.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
 
 from .headers import TCL_SPACE, HeaderValueError, visible
 from .ids import make_boundary
 from .rfc2231 import decode_rfc2231, format_param
 from .tclarray import array_get
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import List, Optional, Tuple
 
 __all__ = ["parse_content_type", "ContentTypeError", "format_content_type", "PARAM_INDENT",
            "check_canonical", "check_param", "quote_param_value", "is_token"]

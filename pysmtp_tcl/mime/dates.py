@@ -32,7 +32,12 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Protocol, Union
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Protocol, Union
+else:  # a plain base class at run time (nothing checks it there)
+    Protocol = object
 
 __all__ = ["parsedatetime", "PROPERTIES", "Clock", "PythonClock", "DateError"]
 

@@ -16,7 +16,10 @@ Only fields that hold non-ASCII text are written this way (see
 from __future__ import annotations
 
 import base64
-from typing import List
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import List
 
 __all__ = ["Folder", "add_encoded", "encoded_size", "q_piece", "LINE", "WORD"]
 

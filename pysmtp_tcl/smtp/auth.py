@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Callable, Dict, Generator, List, Optional
 
-Mechanism = Generator[bytes, bytes, None]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Callable, Dict, Generator, List, Optional
+    Mechanism = Generator[bytes, bytes, None]
 
 
 class CredentialError(ValueError):

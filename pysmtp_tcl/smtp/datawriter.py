@@ -10,12 +10,14 @@ is transformed in bounded memory, one chunk at a time.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
-
 # What ends a line is one rule for the package (mime/lines.py): the MIME
 # layer's long-line check splits lines exactly as this writer does.
 from ..mime.lines import EOL as _EOL, MAX_LINE, LineMeter
 from ..mime.wire import WireChunk, WireSpan
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Iterable, Iterator
 
 
 class LineTooLong(ValueError):

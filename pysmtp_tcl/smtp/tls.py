@@ -10,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ssl
-from typing import Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
+    from typing import Optional, Tuple
 
 #: Digest length in octets -> hashlib name (msmtp's accepted fingerprints).
 FINGERPRINT_ALGORITHMS = {32: "sha256", 20: "sha1", 16: "md5"}
