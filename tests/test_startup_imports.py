@@ -19,7 +19,7 @@ from conftest import REPO
 
 WATCHED = ("aiosmtpd", "asyncio", "ssl", "hashlib", "email", "dataclasses", "inspect", "pathlib",
            "shutil", "urllib", "pysmtp_tcl.smtp.session", "pysmtp_tcl.mime", "logging",
-           "encodings.idna", "threading", "ipaddress", "pysmtp_tcl.smtp.pool")
+           "encodings.idna", "threading", "ipaddress", "pysmtp_tcl.smtp.pool", "typing")
 
 # Modules the interpreter had before the launcher ran (site's, e.g. an
 # editable install's finder imports pathlib) are not the launcher's doing.
