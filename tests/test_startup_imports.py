@@ -64,11 +64,12 @@ smtp::sendmessage $tok -servers 127.0.0.1 -ports %d -usetls 0 -originator a@exam
     assert len(server.datas) == 1  # it did send
     # nor the logger (only an internal error logs), the idna codec (an
     # ASCII host name), threading, dataclasses (with inspect: the send
-    # path's records are plain classes, pysmtp_tcl/records.py), ipaddress (no
+    # path's records are plain classes, pysmtp_tcl/records.py), typing (for
+    # type checkers only), ipaddress (no
     # address literal) or the connection pool (no --reuse): each costs
     # every cron-job process time
     for name in ("aiosmtpd", "asyncio", "ssl", "hashlib", "logging", "encodings.idna", "threading",
-                 "dataclasses", "inspect", "ipaddress", "pysmtp_tcl.smtp.pool"):
+                 "dataclasses", "inspect", "typing", "ipaddress", "pysmtp_tcl.smtp.pool"):
         assert name not in got, "a plain send imported %s" % name
     assert not any(m == "email" or m.startswith("email.") for m in got), sorted(got)
     assert "pysmtp_tcl.smtp.session" in got  # the core did load, when the script sent
