@@ -56,8 +56,10 @@ _NAMED_ZONES = {"UT": 0, "GMT": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
 _TCL_WS = ("\x00\t\n\x0b\x0c\r \x85\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004"
            "\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f"
            "\u2060\u3000\ufeff")
-# tcllib strips a final " +hhmm" and scans the rest as UTC.
-_NUMERIC_ZONE = re.compile(r"(.*) ([+-])([0-9][0-9])([0-9][0-9])", re.S)
+# tcllib strips a final " +hhmm" and scans the rest as UTC.  (This and the
+# other date patterns are sources for re's own cache, compiled when a date is
+# first parsed: a send only writes "now".)
+_NUMERIC_ZONE = r"(?s)(.*) ([+-])([0-9][0-9])([0-9][0-9])"
 
 
 class DateError(ValueError):
@@ -81,7 +83,7 @@ class Clock(Protocol):
     def format(self, seconds: int, fmt: str, gmt: bool) -> str: ...
 
 
-_ISO = re.compile(r"\s*(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d))?)?\s*")
+_ISO = r"\s*(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d)(?::(\d\d))?)?\s*"
 
 
 class PythonClock:
@@ -99,7 +101,7 @@ class PythonClock:
         import calendar  # here, not at start-up: only date parsing needs them
         import email.utils
 
-        m = _ISO.fullmatch(text)
+        m = re.fullmatch(_ISO, text)
         if m:
             y, mo, d, hh, mm, ss = (int(g or 0) for g in m.groups())
             fields, offset = (y, mo, d, hh, mm, ss, 0, 1, -1), None
@@ -153,11 +155,11 @@ def _strip_comments(value: str) -> str:
 # RFC 5322 §3.3 date-time with the obsolete forms of §4.3 (CFWS anywhere,
 # comments removed first; 2- and 3-digit years; optional seconds; any
 # letters for the day name, which is ignored as receivers must).
-_RFC_DATE = re.compile(r"""
+_RFC_DATE = r"""(?x)
     (?:[A-Za-z]+\s*,\s*)?
     (?P<day>\d{1,2})\s+(?P<mon>[A-Za-z]{3})\s+(?P<year>\d{2,4})\s+
     (?P<hh>\d{1,2})\s*:\s*(?P<mm>\d{1,2})(?:\s*:\s*(?P<ss>\d{1,2}))?
-    (?:\s*(?P<zone>[+-]\d{4}|[A-Za-z]+))?""", re.X)
+    (?:\s*(?P<zone>[+-]\d{4}|[A-Za-z]+))?"""
 _MONTH_NUM = {m.lower(): i for i, m in enumerate(_MONTHS) if m}
 # RFC 5322 §4.3: military zones other than "Z" are "-0000" (RFC 822 had
 # their signs reversed), so are unknown; "J" is not a zone.
@@ -212,7 +214,7 @@ def _rfc5322_seconds(value: str, clock: "Clock"):
     (§4.3; Tcl applies them).  A zone Tcl may know (``CEST``) or no zone
     at all (local time) is scanned by the clock, with the year fixed.
     """
-    m = _RFC_DATE.fullmatch(_uncomment(value).strip(_TCL_WS))
+    m = re.fullmatch(_RFC_DATE, _uncomment(value).strip(_TCL_WS))
     if m is None or m["mon"].lower() not in _MONTH_NUM:
         return None
     import calendar  # here, not at start-up: only date parsing needs it
@@ -319,7 +321,7 @@ def parsedatetime(value: str, prop: str, clock: "Clock | None" = None) -> Union[
     elif (rfc := _rfc5322_seconds(value, clock)) is not None:
         seconds = rfc
     else:
-        m = _NUMERIC_ZONE.fullmatch(value)
+        m = re.fullmatch(_NUMERIC_ZONE, value)
         if m:
             rest, sign, hh, mm = m.groups()
             offset = 60 * (int(mm) + 60 * int(hh))
