@@ -32,8 +32,9 @@ class Record:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         names = cls.__dict__.get("__slots__", ())
-        # the fields as a tuple at C speed: commands are hashed for the
-        # rendering cache several times per message
+        # the field values as a tuple at C speed (commands are hashed for
+        # the rendering cache several times per message); not namedtuple's
+        # _fields, which are the names
         if len(names) >= 2:
             get = attrgetter(*names)
         elif names:
@@ -44,12 +45,12 @@ class Record:
         else:
             def get(self: object) -> tuple:
                 return ()
-        cls._fields = staticmethod(get)  # type: ignore[attr-defined]
+        cls._field_values = staticmethod(get)  # type: ignore[attr-defined]
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._fields(self) == other._fields(other)  # type: ignore[attr-defined]
+        return self._field_values(self) == other._field_values(other)  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -60,7 +61,8 @@ class Record:
 
     def replace(self, **changes: object) -> "Record":
         """A copy with ``changes`` (field name -> value) applied, built
-        through ``__init__`` as ``dataclasses.replace`` does.
+        through ``__init__`` as ``dataclasses.replace`` does (so only for a
+        record whose ``__init__`` takes every field by its name).
 
         :raises TypeError: a name that is no field of this record.
         """
@@ -78,4 +80,4 @@ class Value(Record):
     __slots__ = ()
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self._fields(self)))  # type: ignore[attr-defined]
+        return hash((self.__class__, self._field_values(self)))  # type: ignore[attr-defined]
