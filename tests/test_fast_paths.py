@@ -170,6 +170,22 @@ def test_parse_reply_takes_the_usual_replies_and_leaves_the_rest():
     assert parse_reply(many) is None                       # the assembler's limit
 
 
+def test_parse_reply_remembers_what_it_parsed_within_bounds():
+    from pysmtp_tcl.smtp import replies
+
+    one, two = parse_reply(bytearray(b"250 2.1.0 Ok\r\nrest")), parse_reply(b"250 2.1.0 Ok\r\n")
+    assert one[0] is two[0] and (one[1], two[1]) == (14, 14)
+    assert fields(one[0]) == fields(assemble(b"250 2.1.0 Ok\r\n")[0])
+    ehlo = b"250-sink.test\r\n250 PIPELINING\r\n"
+    assert parse_reply(ehlo)[0] is parse_reply(bytearray(ehlo + b"220 x\r\n"))[0]
+    # octets that differ (a queue id, the line end) are a different reply
+    assert parse_reply(b"250 2.1.0 Ok\n")[0] is not one[0]
+    for n in range(3 * replies._SEEN_MAX):
+        r, _ = parse_reply(b"250 2.0.0 Ok: queued as %05d\r\n" % n)
+        assert r.diagnostic == "2.0.0 Ok: queued as %05d" % n
+        assert len(replies._SEEN) <= replies._SEEN_MAX
+
+
 # --- the header block (mime/generator.py) -----------------------------------------------
 
 def ref_head(entity: Entity, fields, utf8: bool) -> list:
@@ -317,13 +333,62 @@ def test_an_ip_literal_connects_where_the_resolver_would(host):
     got = connection._literal_address(host, 2525)
     want = socket.getaddrinfo(host, 2525, 0, socket.SOCK_STREAM)
     assert got is not None
-    assert [(int(f), int(t), p, c, a) for f, t, p, c, a in want] == got
+    assert [(int(f), int(t), p, c, a) for f, t, p, c, a in want] == list(got)
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.1", "010.0.0.1", "1.2.3", "fe80::1%lo", "", " 127.0.0.1",
                                   "127.0.0.1 ", "[::1]", "é"])
 def test_anything_else_goes_to_the_resolver(host):
     assert connection._literal_address(host, 25) is None
+
+
+# --- waits in the kernel (smtp/connection.py) -------------------------------------------------
+
+class _QuickReactor(connection.SelectorReactor):
+    kernel_wait = 0.001
+
+
+def test_a_plain_socket_blocks_briefly_in_the_kernel_then_asks_the_reactor():
+    import struct
+    import time
+
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        asked: List[float] = []
+
+        class Counting(_QuickReactor):
+            def wait(self, sock, writable, timeout):
+                asked.append(timeout)
+                return super().wait(sock, writable, 0.005)
+
+        conn = connection.Connection(Counting())
+        conn.connect("127.0.0.1", srv.getsockname()[1], 5)
+        peer, _ = srv.accept()
+        with peer:
+            sock = conn.sock
+            assert sock.getblocking() and sock.gettimeout() is None
+            for opt in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+                # 1 ms, rounded up to the kernel's tick (4 ms at HZ=250)
+                secs, usecs = struct.unpack("@ll", sock.getsockopt(socket.SOL_SOCKET, opt, 16))
+                assert secs == 0 and 1000 <= usecs <= 10000
+            # nothing to read: recv gives up after its kernel wait and the
+            # reactor is asked (this one gives up after 5 ms: a time-out)
+            asked.clear()  # (connect's wait)
+            t0 = time.monotonic()
+            with pytest.raises(connection.SMTPIOError) as e:
+                conn.fill(time.monotonic() + 5)
+            assert e.value.timeout and len(asked) == 1 and time.monotonic() - t0 < 1.0 and not conn._buf
+            peer.sendall(b"220 hi\r\n")
+            assert conn.read_line(5) == "220 hi"
+            conn.close()
+
+
+def test_without_kernel_wait_sockets_stay_non_blocking():
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        conn = connection.Connection(connection.SelectorReactor())
+        conn.connect("127.0.0.1", srv.getsockname()[1], 5)
+        srv.accept()[0].close()
+        assert not conn.sock.getblocking()
+        conn.close()
 
 
 # --- what a script sees ------------------------------------------------------------------------

@@ -33,6 +33,12 @@ EVENT_LOOP_EVERY = 0.010
 class TclReactor:
     """:class:`pysmtp_tcl.smtp.connection.Reactor` backed by a Tcl interpreter."""
 
+    #: A plain socket's recv/send may block this long in the kernel before
+    #: it comes here (the quick wait, without a select of its own).  The
+    #: kernel rounds it up to its tick (4 ms at HZ=250), so the event loop
+    #: may wait that much longer than EVENT_LOOP_EVERY for its turn.
+    kernel_wait = QUICK_WAIT
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._serviced = time.monotonic()

@@ -1,18 +1,24 @@
 """The SMTP client's socket: connect, (implicit or STARTTLS) TLS, lines out
 and in.  The only module of the core that touches sockets.
 
-It never blocks the thread on I/O: every wait goes through a
+It never blocks the thread on I/O for long: every wait goes through a
 :class:`Reactor`, so the Tcl bridge can wait inside Tcl's event loop (as
 tcllib's ``vwait`` does: ``after`` timers, Tk and other file events keep
-running) while pure-Python users wait in :class:`SelectorReactor`.
+running) while pure-Python users wait in :class:`SelectorReactor`.  A
+reactor may let a plain TCP socket's calls block briefly in the kernel
+first (:attr:`Reactor.kernel_wait`): a reply that comes within that time
+costs one ``recv`` instead of ``recv`` (EAGAIN), ``select``, ``recv``.
 """
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import select
 import selectors
 import socket
+import struct
+import sys
 import time
 
 from .replies import MAX_LINE, Reply, parse_reply
@@ -44,7 +50,15 @@ def _load_ssl():
 
 
 class Reactor(Protocol):
-    """Something that can wait for a socket."""
+    """Something that can wait for a socket.
+
+    :ivar kernel_wait: optional (seconds, < 1): a connected plain TCP
+        socket is then made blocking, each ``recv``/``send`` blocking at
+        most this long in the kernel (``SO_RCVTIMEO``/``SO_SNDTIMEO``)
+        before it fails with EAGAIN and the reactor is asked to wait.  The
+        reactor must be content to get control back that much later.
+        Absent or ``None``: sockets stay non-blocking.
+    """
 
     def wait(self, sock: socket.socket, writable: bool, timeout: Optional[float]) -> bool:
         """Wait until ``sock`` is readable (or writable); ``timeout`` in
@@ -151,6 +165,9 @@ class Connection:
             # Commands are written whole; never let Nagle hold one back
             # waiting for an ACK (tcllib's 40 ms stall per message).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            kernel_wait = getattr(self.reactor, "kernel_wait", None)
+            if kernel_wait and _KERNEL_WAIT:
+                _block_at_most(sock, kernel_wait)
             self.sock = sock
             return
         raise SMTPIOError('error reading "%s": %s' % (self.name, self.not_connected),
@@ -172,6 +189,9 @@ class Connection:
         assert self.sock is not None
         ssl = _load_ssl()
         self._buf.clear()
+        # A blocking SSL socket retries a read or write that its socket's
+        # time-out cut short, inside ssl, for ever: TLS stays non-blocking.
+        self.sock.setblocking(False)
         # The name is always given: ssl sends it as SNI only when it is a host
         # name, and checks it against an IP certificate entry otherwise.
         tls = context.wrap_socket(self.sock, server_hostname=server_hostname or None,
@@ -216,7 +236,15 @@ class Connection:
         """
         if self.sock is None:
             raise SMTPIOError('can not find channel named "%s"' % self.name)
-        view = memoryview(data)
+        try:
+            n = self.sock.send(data)
+        except (BlockingIOError, _WantWrite, _WantRead):
+            n = 0  # (the loop below finds out what to wait for)
+        except OSError as e:
+            raise SMTPIOError('error writing "%s": %s' % (self.name, _posix_text(e)), e.errno) from None
+        if n == len(data):
+            return  # the usual case: all of it went at once (a command, a small message)
+        view = memoryview(data)[n:]
         deadline = None if timeout is None else time.monotonic() + timeout
         while view:
             try:
@@ -397,13 +425,36 @@ _HAS_POLL = hasattr(select, "poll")
 #: socket type flag: create the socket non-blocking (Linux); 0 elsewhere
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 
+#: Linux with a 64-bit ``struct timeval`` of two longs: SO_RCVTIMEO and
+#: SO_SNDTIMEO bound a blocking call, which then fails with EAGAIN
+#: (socket(7)); elsewhere sockets stay non-blocking.
+_KERNEL_WAIT = sys.platform.startswith("linux") and struct.calcsize("@l") == 8
 
-def _literal_address(host: str, port: int) -> Optional[list]:
+
+def _block_at_most(sock: socket.socket, seconds: float) -> None:
+    """Make the connected ``sock`` blocking, each ``recv``/``send``
+    blocking at most ``seconds`` (< 1) in the kernel: after that it fails
+    with EAGAIN (``BlockingIOError``; CPython does not retry a blocking
+    socket's EAGAIN) and a partial ``send`` returns its count, as a
+    non-blocking socket's calls do after a wait."""
+    tv = _timeval(seconds)
+    sock.setblocking(True)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+
+
+@functools.lru_cache(maxsize=8)
+def _timeval(seconds: float) -> bytes:
+    return struct.pack("@ll", 0, min(999999, max(1, int(seconds * 1e6))))
+
+
+@functools.lru_cache(maxsize=64)  # pure; a script sends to the same servers again and again
+def _literal_address(host: str, port: int) -> Optional[tuple]:
     """What ``getaddrinfo(host, port, 0, SOCK_STREAM)`` returns for an IPv4
     or IPv6 address in its standard text form (``127.0.0.1``, ``::1``),
-    without calling the resolver; ``None`` for anything else (names,
-    scoped or abbreviated forms such as ``127.1``, which the resolver
-    reads its own way)."""
+    as a tuple, without calling the resolver; ``None`` for anything else
+    (names, scoped or abbreviated forms such as ``127.1``, which the
+    resolver reads its own way)."""
     if not host or not host.isascii():
         return None
     for family in (socket.AF_INET, socket.AF_INET6):
@@ -414,7 +465,7 @@ def _literal_address(host: str, port: int) -> Optional[list]:
         if not 0 <= port <= 65535:
             return None
         addr = (host, port) if family == socket.AF_INET else (host, port, 0, 0)
-        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", addr)]
+        return ((family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", addr),)
     return None
 
 

@@ -241,7 +241,7 @@ class Pool:
         if say:
             say("    ... %s ..." % ("the server closed the idle connection" if reply.local
                                     else "the server spoke on the idle connection"))
-        if session.delivered and reply.well_formed and reply.code not in (221, 421):
+        if session.delivered and reply.code not in (221, 421) and reply.well_formed:
             self._warn_out_of_step(session, "the idle connection got", reply)
         session.conn.close()
 
@@ -310,7 +310,7 @@ class Pool:
             self._closing.remove(session)
         if reply is None:  # close_all while a QUIT reply was awaited
             reply = session.hear(QUIT_WAIT) if session.conn.sock is not None else Reply.failure("closed")
-        if session.delivered and reply.well_formed and reply.code not in (221, 421):
+        if session.delivered and reply.code not in (221, 421) and reply.well_formed:
             self._warn_out_of_step(session, "QUIT was answered", reply)
         session.conn.close()
 

@@ -126,6 +126,13 @@ def _scan_int(s: str) -> Optional[int]:
 _WHOLE_REPLY = re.compile(rb"(?:[0-9]{3}-[^\n]*\n)*[0-9]{3}(?:[^\n-][^\n]*)?\n")
 
 
+#: parse_reply's results by the reply's octets: a server says the same
+#: greeting, EHLO reply and "250 2.1.0 Ok" to every connection.  Bounded:
+#: emptied when full (replies carrying queue ids never repeat).
+_SEEN: dict = {}
+_SEEN_MAX = 128
+
+
 def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
     """The reply at the start of ``buf`` when it is whole and of the usual
     shape (every line a three-digit code, ``-`` after it on each line but
@@ -136,24 +143,40 @@ def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
     char), in one pass at C speed; anything else (an incomplete reply, a
     line without a code, more than :data:`MAX_LINES` lines, a line over
     :data:`MAX_LINE` octets) is left to the line-by-line reader.
+
+    The same octets give the same :class:`Reply` object (it is remembered):
+    callers must not modify it.
     """
     i = buf.find(b"\n")
     if i < 0 or i > MAX_LINE:
         return None  # a line over the cap: the line-by-line reader refuses it
-    if i >= 3 and buf[3:4] != b"-" and buf[:3].isdigit():
+    raw = bytes(buf[:i + 1])
+    reply = _SEEN.get(raw)  # (a whole reply of one line: never the start of a longer one)
+    if reply is not None:
+        return reply, i + 1
+    if i >= 3 and raw[3:4] != b"-" and raw[:3].isdigit():
         # one line (the usual reply): what the pattern below finds for it
-        line = buf[:i].decode("latin-1")
-        if line.endswith("\r"):
-            line = line[:-1]
-        return Reply(int(line[:3]), line[4:].strip(), [], [line]), i + 1
+        line = raw[:-2 if raw.endswith(b"\r\n") else -1].decode("latin-1")
+        return _remember(raw, Reply(int(line[:3]), line[4:].strip(), [], [line])), i + 1
     m = _WHOLE_REPLY.match(buf)
     if m is None:
         return None
-    lines = m.group().decode("latin-1").split("\n")
+    raw = m.group()
+    reply = _SEEN.get(raw)
+    if reply is not None:
+        return reply, m.end()
+    lines = raw.decode("latin-1").split("\n")
     del lines[-1]
     if len(lines) > MAX_LINES or (m.end() > MAX_LINE and max(map(len, lines)) > MAX_LINE):
         return None
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     first = lines[0]
-    return Reply(int(first[:3]), first[4:].strip(), [line[4:].strip() for line in lines[1:]],
-                 lines), m.end()
+    return _remember(raw, Reply(int(first[:3]), first[4:].strip(), [line[4:].strip() for line in lines[1:]],
+                                lines)), m.end()
+
+
+def _remember(raw: bytes, reply: Reply) -> Reply:
+    if len(_SEEN) >= _SEEN_MAX:
+        _SEEN.clear()
+    _SEEN[raw] = reply
+    return reply

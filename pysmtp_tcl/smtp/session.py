@@ -256,41 +256,31 @@ class Session(Record):
             return Reply.failure(self.dead)
         conn = self.conn
         buf = conn._buf
-        if buf:
-            # The usual case, inline: a whole reply of the usual shape is
-            # already received (take_reply, without its frame or the cap,
-            # which only bounds a wait).
-            got = parse_reply(buf)
-            if got is not None:
-                del buf[:got[1]]
-                reply = got[0]
-                if self.debug:
-                    for line in reply.lines:
-                        self._say("<-- " + line)
-                return reply
-        secs = self._cap(secs)
         deadline: Optional[float] = None  # set at the first wait: it bounds the whole reply
         try:
             # The usual case: the whole reply is (or arrives) in one piece
             # and is parsed in one go (parse_reply: the assembler's result).
             while True:
-                reply = conn.take_reply()
-                if reply is not None:
-                    if self.debug:
-                        for line in reply.lines:
-                            self._say("<-- " + line)
-                    return reply
-                if conn.has_line():
-                    break  # part of a reply, or an odd one: line by line
+                if buf:
+                    got = parse_reply(buf)
+                    if got is not None:
+                        del buf[:got[1]]
+                        reply = got[0]
+                        if self.debug:
+                            for line in reply.lines:
+                                self._say("<-- " + line)
+                        return reply
+                    if b"\n" in buf:
+                        break  # part of a reply, or an odd one: line by line
                 if deadline is None:
-                    deadline = time.monotonic() + secs
+                    deadline = time.monotonic() + self._cap(secs)
                 conn.fill(deadline)
             asm = ReplyAssembler()
             while True:
                 line = conn.next_line()  # most lines are already here: no clock, no wait
                 if line is None:
                     if deadline is None:
-                        deadline = time.monotonic() + secs
+                        deadline = time.monotonic() + self._cap(secs)
                     line = conn.read_line(max(0.0, deadline - time.monotonic()))
                 self._say("<-- " + line)
                 reply = asm.add(line)
@@ -391,7 +381,8 @@ class Session(Record):
             self.talk(0, cmds.QUIT)
             self.conn.close()
             return False
-        offers_auth = any(a.upper().startswith("AUTH") for a in self.esmtp)
+        # (credentials only: a plain send asks nothing of the EHLO reply here)
+        offers_auth = bool(opts.username) and any(a.upper().startswith("AUTH") for a in self.esmtp)
         if opts.username and (opts.auth_mechanism or opts.auth_required) and not offers_auth:
             # tcllib sends unauthenticated when no AUTH is offered; with a
             # mechanism asked for by name that cannot be what the script meant.
@@ -744,14 +735,16 @@ class Session(Record):
         secs = self.opts.maxsecs
         if secs and self.opts.io_timeout is not None:
             secs = min(secs, self.opts.io_timeout)
-        self._say("--> . (wait upto %s seconds)" % _fmt_secs(secs))
+        if self.debug:
+            self._say("--> . (wait upto %s seconds)" % _fmt_secs(secs))
         self.dot_sent = True
         tail = b".\r\n"
         if self.quit_with_dot and secs and self.pipelining:
             # RFC 2920 §3.1: the message content may open a group that QUIT
             # ends.  QUIT's reply (221) then checks that the replies are
             # in step (S16 check 3), so the poll of check 2 is not needed.
-            self._say("--> QUIT (wait upto %s seconds)" % _fmt_secs(self._quit_wait()))
+            if self.debug:
+                self._say("--> QUIT (wait upto %s seconds)" % _fmt_secs(self._quit_wait()))
             tail += cmds.render(cmds.QUIT)
             self.quit_sent = True
         try:
@@ -827,7 +820,7 @@ class Session(Record):
             # may have gone with the final dot (PIPELINING): its reply is
             # the next one due.
             r = self.hear(self._quit_wait()) if self.quit_sent else self.talk(120, cmds.QUIT)
-            if self.delivered and r is not None and r.well_formed and r.code not in (221, 421):
+            if self.delivered and r is not None and r.code not in (221, 421) and r.well_formed:
                 follow = self.hear(min(5.0, float(self.opts.maxsecs) or 5.0))
                 self.conn.close()
                 if follow.well_formed and follow.code == 221:
