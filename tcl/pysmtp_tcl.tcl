@@ -15,11 +15,12 @@ if {[info commands ::pysmtp_tcl::_call] eq ""} {
 # result) as if the calling shim proc had produced it: -level 2 makes the
 # shim itself return.  The shim passes its own [info level 0] as one word, so
 # an error trace shows the script's text (`-password $pw`), never the
-# substituted arguments, as with tcllib.
+# substituted arguments, as with tcllib.  (-level 2 after -options
+# overrides any -level in them: return merges options left to right;
+# `dict set` on the list would cost as much again as the call.)
 proc ::pysmtp_tcl::invoke {name words} {
     lassign [::pysmtp_tcl::_call $name {*}[lrange $words 1 end]] opts result
-    dict set opts -level 2
-    return -options $opts $result
+    return -options $opts -level 2 $result
 }
 
 # Run a script callback at level #0 for Python, capturing every outcome:
