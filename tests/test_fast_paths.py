@@ -184,6 +184,11 @@ def test_parse_reply_remembers_what_it_parsed_within_bounds():
         r, _ = parse_reply(b"250 2.0.0 Ok: queued as %05d\r\n" % n)
         assert r.diagnostic == "2.0.0 Ok: queued as %05d" % n
         assert len(replies._SEEN) <= replies._SEEN_MAX
+    # a long reply (a hostile server's) is parsed but not kept
+    long_reply = b"".join(b"250-%s\r\n" % (b"x" * 500) for _ in range(8)) + b"250 end\r\n"
+    r, n = parse_reply(long_reply)
+    assert n == len(long_reply) and len(r.args) == 8
+    assert long_reply not in replies._SEEN and parse_reply(long_reply)[0] is not r
 
 
 # --- the header block (mime/generator.py) -----------------------------------------------

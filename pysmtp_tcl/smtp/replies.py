@@ -128,9 +128,12 @@ _WHOLE_REPLY = re.compile(rb"(?:[0-9]{3}-[^\n]*\n)*[0-9]{3}(?:[^\n-][^\n]*)?\n")
 
 #: parse_reply's results by the reply's octets: a server says the same
 #: greeting, EHLO reply and "250 2.1.0 Ok" to every connection.  Bounded:
-#: emptied when full (replies carrying queue ids never repeat).
+#: emptied when full (replies carrying queue ids never repeat), and only
+#: replies of at most _SEEN_OCTETS are kept (a hostile server's long ones
+#: would otherwise stay in memory after the send).
 _SEEN: dict = {}
 _SEEN_MAX = 128
+_SEEN_OCTETS = 2048
 
 
 def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
@@ -176,7 +179,8 @@ def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
 
 
 def _remember(raw: bytes, reply: Reply) -> Reply:
-    if len(_SEEN) >= _SEEN_MAX:
-        _SEEN.clear()
-    _SEEN[raw] = reply
+    if len(raw) <= _SEEN_OCTETS:
+        if len(_SEEN) >= _SEEN_MAX:
+            _SEEN.clear()
+        _SEEN[raw] = reply
     return reply
