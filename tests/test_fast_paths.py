@@ -387,6 +387,43 @@ def test_a_plain_socket_blocks_briefly_in_the_kernel_then_asks_the_reactor():
             conn.close()
 
 
+def test_a_connect_still_in_progress_is_waited_for():
+    # A full accept queue drops the SYN: connect says EINPROGRESS and the
+    # handshake is not done (getpeername fails), so the reactor's wait and
+    # its time-out decide, as before.
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        port = srv.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(2):  # the queue takes backlog + 1
+                f = socket.socket()
+                f.setblocking(False)
+                f.connect_ex(("127.0.0.1", port))
+                fillers.append(f)
+            waits: List[object] = []
+
+            class Recording(connection.SelectorReactor):
+                def wait(self, sock, writable, timeout):
+                    waits.append((writable, timeout))
+                    return super().wait(sock, writable, 0.2)
+
+            conn = connection.Connection(Recording())
+            with pytest.raises(connection.SMTPIOError) as e:
+                conn.connect("127.0.0.1", port, 5)
+            assert e.value.timeout and waits and waits[0][0] is True
+            # ... while a loopback connect that completes needs no wait
+            waits.clear()
+            with socket.create_server(("127.0.0.1", 0)) as ok:
+                conn.connect("127.0.0.1", ok.getsockname()[1], 5)
+                assert waits == [] and conn.sock is not None
+                conn.close()
+        finally:
+            for f in fillers:
+                f.close()
+
+
 def test_without_kernel_wait_sockets_stay_non_blocking():
     with socket.create_server(("127.0.0.1", 0)) as srv:
         conn = connection.Connection(connection.SelectorReactor())

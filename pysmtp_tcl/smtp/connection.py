@@ -147,21 +147,23 @@ class Connection:
                 sock.setblocking(False)
             try:
                 sock.connect(addr)
+                connected = True
             except BlockingIOError:
-                pass
+                connected = _established(sock)
             except OSError as e:
                 last = e.errno
                 sock.close()
                 continue
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not self.reactor.wait(sock, True, remaining):
-                sock.close()
-                raise SMTPIOError(READ_TIMEOUT, timeout=True)
-            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if err:
-                last = err
-                sock.close()
-                continue
+            if not connected:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not self.reactor.wait(sock, True, remaining):
+                    sock.close()
+                    raise SMTPIOError(READ_TIMEOUT, timeout=True)
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    last = err
+                    sock.close()
+                    continue
             # Commands are written whole; never let Nagle hold one back
             # waiting for an ACK (tcllib's 40 ms stall per message).
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -429,6 +431,19 @@ _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
 #: SO_SNDTIMEO bound a blocking call, which then fails with EAGAIN
 #: (socket(7)); elsewhere sockets stay non-blocking.
 _KERNEL_WAIT = sys.platform.startswith("linux") and struct.calcsize("@l") == 8
+
+
+def _established(sock: socket.socket) -> bool:
+    """Whether a non-blocking connect that said EINPROGRESS is complete
+    already, as it usually is to a loopback address (the handshake runs
+    before ``connect`` returns): one ``getpeername`` instead of a wait and
+    ``SO_ERROR``.  False: still in progress, or failed (the wait and
+    ``SO_ERROR`` tell which)."""
+    try:
+        sock.getpeername()
+        return True
+    except OSError:
+        return False
 
 
 def _block_at_most(sock: socket.socket, seconds: float) -> None:
