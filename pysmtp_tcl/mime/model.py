@@ -9,10 +9,11 @@ window of a file, or subordinate parts.
 from __future__ import annotations
 
 import os
+from operator import itemgetter
 
 from .contenttype import check_canonical, check_param
 from .headers import (MAX_LINE, Headers, HeaderValueError, ScriptValue, check_header_name,
-                      check_header_value)
+                      check_header_value, one_line_values)
 from .ids import unique_id
 from .tclarray import array_get
 from .textbody import NO_PLAN, TextPlan, text_plan
@@ -27,6 +28,8 @@ __all__ = ["Entity", "MimeError", "HeaderValueError", "RESTRICTED_HEADERS", "Fin
 
 #: Headers that are properties of the part, not free user headers.
 RESTRICTED_HEADERS = ("content-type", "content-transfer-encoding", "content-md5", "mime-version")
+#: The restricted headers get_header derives from the part's properties.
+_DERIVED_FIELDS = ("content-type", "content-transfer-encoding", "mime-version")
 
 
 class MimeError(ValueError):
@@ -78,30 +81,34 @@ class Entity:
         is written, ``7bit`` or ``8bit`` (the octets it was parsed from).
     """
 
+    # Defaults of the immutable attributes, read from the class until a part
+    # sets its own (an Entity is made per message: one store per attribute
+    # it changes, not per attribute it has).
+    content = "text/plain"
+    encoding = ""
+    version = "1.0"
+    canonical = False
+    value = "string"
+    string = ""
+    file: Optional[str] = None
+    offset = 0
+    count: Optional[int] = None
+    dynamic = False
+    #: a parsed multipart tried to make a subordinate (tcllib then lists
+    #: a ``parts`` property even if it had to drop it)
+    parts_listed = False
+    token: Optional[str] = None
+    #: finalized (or a ``-parts`` name that named no part): ``token``
+    #: keeps the name a parent still lists, every use fails as in tcllib
+    dead = False
+    header_octets = False
+    parts_label = "8bit"
+
     def __init__(self) -> None:
-        self.content = "text/plain"
         self.params: List[Tuple[str, str]] = []
-        self.encoding = ""
-        self.version = "1.0"
         self.headers = Headers()
-        self.canonical = False
-        self.value = "string"
-        self.string = ""
-        self.file: Optional[str] = None
-        self.offset = 0
-        self.count: Optional[int] = None
         self.parts: List["Entity"] = []
-        self.dynamic = False
-        #: a parsed multipart tried to make a subordinate (tcllib then lists
-        #: a ``parts`` property even if it had to drop it)
-        self.parts_listed = False
-        self.token: Optional[str] = None
-        #: finalized (or a ``-parts`` name that named no part): ``token``
-        #: keeps the name a parent still lists, every use fails as in tcllib
-        self.dead = False
         self.defects: List[str] = []
-        self.header_octets = False
-        self.parts_label = "8bit"
 
     def __repr__(self) -> str:
         return "<Entity %s %s %s>" % (self.token or hex(id(self)), self.content, self.value)
@@ -252,6 +259,13 @@ class Entity:
             return [self.version]
         return self.headers.get(lower)
 
+    def has_header(self, name: str) -> bool:
+        """Whether :meth:`get_header` finds ``name`` (any case) rather than
+        raising KeyError: a user header, or Content-Type,
+        Content-Transfer-Encoding or MIME-Version (always there)."""
+        lower = name.lower()
+        return lower in self.headers or lower in _DERIVED_FIELDS
+
     def with_headers_appended(self, pairs: Iterable[Tuple[str, str]]) -> "Entity":
         """A shallow copy with each ``(name, value)`` applied like
         ``setheader -mode append``; ``self`` is not modified (tcllib's
@@ -268,21 +282,27 @@ class Entity:
         the outgoing copy ``smtp::sendmessage`` sends, made in one copy."""
         c = self.shallow_copy()
         headers = c.headers
-        for name in without:
-            if name in headers:
-                c.set_header(name, "", "delete")
-        valid = _VALID_NAMES
+        if without:
+            headers.discard(map(str.lower, without))
+        if not isinstance(pairs, (list, tuple)):
+            pairs = list(pairs)
+        valid = _PLAIN_NAMES
+        # The usual call: every name one that passed check_header_name
+        # before and is not restricted (both functions of the name alone),
+        # and no value with a line break or NUL (then check_header_value
+        # passes it): the loop below would append them all, unchanged.
+        if valid.issuperset(map(_name_of, pairs)) and one_line_values(map(_value_of, pairs)):
+            headers.extend(zip(map(_name_of, pairs), map(ScriptValue, map(_value_of, pairs))))
+            return c
         for k, v in pairs:
             if k.lower() in RESTRICTED_HEADERS:
                 c.set_header(k, v, "append")
                 continue
             # set_header(k, v, "append") for a name it lets through: the
-            # same checks (a name that passed check_header_name before
-            # passes again: it is a function of the name alone), without
-            # the previous values it returns
+            # same checks, without the previous values it returns
             if k not in valid:
                 check_header_name(k, "header")
-                if len(valid) >= _VALID_NAMES_KEPT:
+                if len(valid) >= _PLAIN_NAMES_KEPT:
                     valid.clear()
                 valid.add(k)
             check_header_value(k, v)
@@ -409,8 +429,8 @@ class Entity:
         """The octets and ``charset`` a canonical ``text/*`` string body goes
         out in (:func:`~.textbody.text_plan`); :data:`~.textbody.NO_PLAN`
         for every other part."""
-        if not self.canonical or self.value != "string":
-            return NO_PLAN
+        if not self.canonical or self.value != "string" or self.string.isascii():
+            return NO_PLAN  # (text_plan's answer for ASCII text, without the memo)
         key = (self.content, tuple(self.params))
         memo = getattr(self, "_plan_memo", None)
         if memo is not None and memo[0] is self.string and memo[1] == key:
@@ -497,9 +517,12 @@ class Entity:
             yield from p.walk()
 
 
-#: header names check_header_name let through (Entity.derived)
-_VALID_NAMES: set = set()
-_VALID_NAMES_KEPT = 256
+#: header names check_header_name let through that are not restricted
+#: (Entity.derived)
+_PLAIN_NAMES: set = set()
+_PLAIN_NAMES_KEPT = 256
+_name_of = itemgetter(0)
+_value_of = itemgetter(1)
 
 #: transfer_label of small string bodies, by every input it depends on
 _LABELS: dict = {}

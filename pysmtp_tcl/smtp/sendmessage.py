@@ -161,7 +161,7 @@ def _generate() -> Callable[..., None]:
 def smtputf8(addresses: Sequence[str]) -> bool:
     """Whether a transaction with these envelope addresses is SMTPUTF8: the
     session declares it for any non-ASCII address, or refuses to send."""
-    return any(not a.isascii() for a in addresses)
+    return not all(map(str.isascii, addresses))
 
 
 _UTF8_FIELD: list = []  # mime.eai.utf8_field, imported when first needed
@@ -238,19 +238,21 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
     if memo is not None:
         key = (req.originator, req.recipients, tuple(req.headers))
         hit = memo.get(key)
-        if hit is not None and all(_has_header(entity, name) is answer for name, answer in hit[1]):
+        if hit is not None and tuple(map(entity.has_header, hit[1])) == hit[2]:
             env = hit[0]
-            services.spend_parses(hit[2])  # type: ignore[misc]
+            services.spend_parses(hit[3])  # type: ignore[misc]
     if env is not None:
         outgoing = entity.derived(_added(env, services), without=BLIND_FIELDS)
     else:
-        asked: List[Tuple[str, bool]] = []
+        asked: List[str] = []
+        answers: List[bool] = []
         parses = [0]
         user_read = []
 
         def has(name: str) -> bool:
-            answer = _has_header(entity, name)
-            asked.append((name, answer))
+            answer = entity.has_header(name)
+            asked.append(name)
+            answers.append(answer)
             return answer
 
         def parse(text: str) -> Any:
@@ -270,7 +272,7 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
         if memo is not None and not user_read:
             if len(memo) >= _ENVELOPES_KEPT:
                 memo.clear()
-            memo[key] = (env, tuple(asked), parses[0])
+            memo[key] = (env, tuple(asked), tuple(answers), parses[0])
     need = utf8_header(outgoing)
     utf8 = need is not None or smtputf8([env.sender, *env.recipients])
     return Prepared(env, outgoing, message_source(outgoing, utf8), services, need)
@@ -283,11 +285,12 @@ _ENVELOPES_KEPT = 64
 
 def _added(env: envmod.Envelope, services: Services) -> Sequence[Tuple[str, str]]:
     # the derived headers, and a new Date and Message-ID where they are due
+    # (env.needs holds env.date_name and/or env.message_id_name)
     added = env.headers
     if env.needs:
         added = list(added)
         for name in env.needs:
-            added.append((name, services.now_proper() if name.lower().endswith("date") else services.unique_id()))
+            added.append((name, services.now_proper() if name == env.date_name else services.unique_id()))
     return added
 
 
@@ -542,14 +545,6 @@ def _chars(n: int) -> str:
 #: -- we strip them from the outgoing copy too (RFC 5322 §3.6.3: Bcc
 #: recipients must not be disclosed).
 BLIND_FIELDS = ("Bcc", "Dcc", "Resent-Bcc", "Resent-Dcc")
-
-
-def _has_header(entity: Any, name: str) -> bool:
-    try:
-        entity.get_header(name)
-        return True
-    except KeyError:
-        return False
 
 
 def _bcc_digest(outgoing: Any, env: envmod.Envelope, services: Services) -> Any:
