@@ -248,6 +248,8 @@ def format_content_type(entity, boundary: Optional[str] = None, *, wire: bool = 
     :param charset: the ``charset`` value to write instead of the part's
         own, added last when the part has none (see :mod:`.textbody`).
     """
+    if not entity.params and charset is None and not entity.content.startswith("multipart/"):
+        return entity.content  # (what the rest gives: the type alone)
     out = [entity.content]
     derived = getattr(entity.params, "derived", ())
     rfc2231 = wire and entity.canonical

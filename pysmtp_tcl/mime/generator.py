@@ -160,7 +160,7 @@ def _head(entity: Entity, fields: List[Tuple[str, str]], utf8: bool) -> List[Chu
         # check and writer below would give it back unchanged: each field
         # is "Name: value" (wire_field, fold_long_lines) and passes
         # check_header_value.  One pass at C speed.
-        text = "".join(["%s: %s\n" % nv for nv in fields])
+        text = "".join(map("%s: %s\n".__mod__, fields))
         if (text.isascii() and text.count("\n") == len(fields) and _BREAK_OR_NUL.search(text) is None
                 and (len(text) <= MAX_LINE or _LONG_LINE.search(text) is None)):
             return [text]

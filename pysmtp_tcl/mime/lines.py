@@ -75,6 +75,16 @@ class LineMeter:
             return self.feed(data)
         if not data:
             return None
+        if self._len + len(data) <= self.limit:
+            # no line here can be over the limit (a small message): only
+            # count the line ends and measure the last line
+            last = data.rfind(b"\r\n")
+            if last < 0:
+                self._len += len(data)
+            else:
+                self.line += data.count(b"\r\n")
+                self._len = len(data) - last - 2
+            return None
         parts = data.split(b"\r\n")
         first = self._len + len(parts[0])
         if first > self.limit:
