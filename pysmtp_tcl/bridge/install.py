@@ -1,6 +1,7 @@
 """Installing the packages into a Tcl interpreter."""
 from __future__ import annotations
 
+import functools
 import os
 
 from .context import Context, Route
@@ -138,7 +139,7 @@ def install(interp: Any, route: Any = None, config: Any = None, reuse: Any = Non
     ctx.delivery = delivery
     if existing is None:
         _load_command_modules()
-        tk.createcommand("::pysmtp_tcl::_call", lambda *a: dispatch(ctx, *a))
+        tk.createcommand("::pysmtp_tcl::_call", functools.partial(dispatch, ctx))  # (no Python frame of its own)
         # tkapp objects take neither attributes nor weak references.
         _CONTEXTS[id(tk)] = ctx
     d = tcl_dir()

@@ -30,14 +30,6 @@ __all__: List[str] = []
 
 # --- tokens -------------------------------------------------------------------
 
-def _new_token(ctx: Any) -> str:
-    # tcllib takes the number before parsing, so a failed initialize still
-    # uses one up
-    token = ctx.tokens.new(None)
-    ctx.tokens.drop(token)
-    return token
-
-
 def _adopt(ctx: Any, token: str, entity: Entity) -> None:
     """Register ``entity`` and name its parsed subordinates as tcllib does
     (``TOKEN-1``, ``TOKEN-1-2`` ...)."""
@@ -105,7 +97,9 @@ def _guard(fn):
 def initialize(ctx: Any, *args: str) -> str:
     """``mime::initialize ?-canonical type/subtype? ?-param {k v}?...
     ?-encoding e? ?-header {k v}?... (-file f | -string s | -parts {t...})``."""
-    token = _new_token(ctx)
+    # tcllib takes the number before parsing, so a failed initialize still
+    # uses one up
+    token = ctx.tokens.take()
     e = Entity()
     if len(args) == 4 and args[0] == "-canonical" and args[2] == "-string":
         # the usual call (a script's own message): what the option loop
@@ -219,9 +213,8 @@ def _part(ctx: Any, token: str) -> Entity:
 @_guard
 def finalize(ctx: Any, token: str, *args: str) -> str:
     """``mime::finalize token ?-subordinates all|dynamic|none?``."""
-    opts = {"-subordinates": "dynamic"}
-    opts.update(_options(ctx, args))
-    which = opts["-subordinates"]
+    # (no options: the default, without building the array)
+    which = _options(ctx, args).get("-subordinates", "dynamic") if args else "dynamic"
     if which not in ("all", "dynamic", "none"):
         raise TclError("unknown value for -subordinates %s" % which)
     e = ctx.tokens.lookup(token)

@@ -185,7 +185,7 @@ def parse_addresses(ctx: Any, string: str) -> list:
     property dicts, with the same side effect on token numbers."""
     # tcllib parses in a scratch ::mime::N state array: a parse takes one
     # token number, and scripts see the gap in later mime::initialize tokens.
-    ctx.tokens.drop(ctx.tokens.new(None))
+    ctx.tokens.take()
     return [dict(a) for a in _parsed(string, ctx.hostname())]
 
 

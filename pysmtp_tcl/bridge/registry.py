@@ -125,7 +125,7 @@ def to_tcl(value: Any, tk: Any = None) -> Any:
             from .host import from_utf8   # rare path; host imports this module
             return from_utf8(tk, _utf8(value))
     if isinstance(value, (list, tuple)):
-        return tuple(to_tcl(v, tk) for v in value)
+        return tuple(to_tcl(v, tk) for v in value) if value else ()
     if isinstance(value, bool):
         return int(value)
     if value is None:
@@ -144,14 +144,19 @@ def _utf8(value: str) -> bytes:
         return value.encode("utf-8", "surrogatepass")
 
 
+_OK = ("-code", 0)
+
+
 def dispatch(ctx: Any, name: str, *args: str) -> tuple:
     """Run one command; always returns ``(options, result)``, never raises."""
     try:
-        fn = _lookup(name)
+        fn = COMMANDS.get(name) or _lookup(name)
         if fn is None:
             raise TclError('invalid command name "%s"' % name)
         result = fn(ctx, *args)
-        return ("-code", 0), to_tcl(result, ctx.tk)
+        if result.__class__ is str and "\x00" not in result:
+            return _OK, result  # what to_tcl gives for it (the usual result)
+        return _OK, to_tcl(result, ctx.tk)
     except TclError as e:
         opts: tuple = ("-code", 1)
         if e.errorcode:

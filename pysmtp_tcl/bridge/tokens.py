@@ -23,11 +23,16 @@ class TokenRegistry:
 
     def new(self, obj: Any, ns: str = "mime") -> str:
         """Register ``obj`` and return its new token, e.g. ``"::mime::3"``."""
-        n = self._counters.get(ns, 0) + 1
-        self._counters[ns] = n
-        token = "::%s::%d" % (ns, n)
+        token = self.take(ns)
         self._objects[token] = obj
         return token
+
+    def take(self, ns: str = "mime") -> str:
+        """Use up the next token number of ``ns`` and return its token,
+        registering nothing (as ``new`` followed by ``drop`` does)."""
+        n = self._counters.get(ns, 0) + 1
+        self._counters[ns] = n
+        return "::%s::%d" % (ns, n)
 
     def skip(self, n: int, ns: str = "mime") -> None:
         """Use up ``n`` token numbers of ``ns`` (as ``n`` calls of
