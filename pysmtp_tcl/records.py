@@ -32,25 +32,22 @@ class Record:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         names = cls.__dict__.get("__slots__", ())
-        # the field values as a tuple at C speed (commands are hashed for
-        # the rendering cache several times per message); not namedtuple's
-        # _fields, which are the names
-        if len(names) >= 2:
-            get = attrgetter(*names)
-        elif names:
-            one = attrgetter(names[0])
-
-            def get(self: object) -> tuple:
-                return (one(self),)
+        # What == and hash() compare: the field values as a tuple, made at
+        # C speed (commands are hashed for the rendering cache several
+        # times per message).  attrgetter gives a tuple only for two or
+        # more names, so a single field is taken twice: (v, v) == (w, w)
+        # exactly when (v,) == (w,).  (Not namedtuple's _fields: names.)
+        if names:
+            get = attrgetter(*names) if len(names) >= 2 else attrgetter(names[0], names[0])
         else:
             def get(self: object) -> tuple:
                 return ()
-        cls._field_values = staticmethod(get)  # type: ignore[attr-defined]
+        cls._field_key = staticmethod(get)  # type: ignore[attr-defined]
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._field_values(self) == other._field_values(other)  # type: ignore[attr-defined]
+        return self._field_key(self) == other._field_key(other)  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -80,4 +77,4 @@ class Value(Record):
     __slots__ = ()
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self._field_values(self)))  # type: ignore[attr-defined]
+        return hash((self.__class__, self._field_key(self)))  # type: ignore[attr-defined]
