@@ -3,6 +3,7 @@
 return code 7)."""
 from __future__ import annotations
 
+import functools
 import operator
 import tkinter
 
@@ -170,7 +171,7 @@ def _services(ctx: Context) -> Services:
         pure = ctx.hostname().isascii()
         services = ctx.memo["services"] = Services(
             parse_addresses=lambda s: parse_addresses(c, s),
-            now_proper=lambda: _now_proper_command(c),
+            now_proper=functools.partial(_now_proper_command, c),
             unique_id=unique_id,
             user=lambda: _script_command(c, "set", "::tcl_platform(user)"),
             parse_quietly=lambda s: address.parseaddress(s, c.hostname()),

@@ -39,6 +39,8 @@ def utf8_field(entity: Any) -> Optional[Utf8Field]:
 
     :param entity: a :class:`~.model.Entity` (what would be sent).
     """
+    if entity.value != "parts" and entity.headers.all_ascii():
+        return None  # (the usual message: the walk below would look at these fields only)
     stack = [entity]
     while stack:
         e = stack.pop()

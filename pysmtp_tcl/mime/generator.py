@@ -118,17 +118,16 @@ def generate(entity: Entity, write: Write, *, utf8: bool = False, wire: bool = F
     converter = te if encode else ""
     if converter == "quoted-printable" and not entity.content.startswith(("text/", "message/")):
         converter = "binary-qp"  # line breaks are data here (RFC 2045 §6.7 (4))
-    head.append("\n")
     if entity.value == "string":
         text = entity.string
         if not converter and plan.octets is None and len(text) <= _TEXT_BLOCK:
             # a small body written as it is: one chunk with the header
-            head.append(text)
-            if len(head) == 3 and type(head[0]) is str and type(text) is str:
-                write("".join(head))  # what _write_joined makes of three str pieces
+            if len(head) == 1 and type(head[0]) is str and type(text) is str:
+                write("%s\n%s" % (head[0], text))  # what _write_joined makes of the three str pieces
             else:
-                _write_joined(head, write)
+                _write_joined(head + ["\n", text], write)
             return
+    head.append("\n")
     _write_joined(head, write)
     if entity.value == "string":
         if plan.octets is not None:

@@ -203,7 +203,7 @@ class Headers:
         self._fields: Dict[str, List[Tuple[str, str]]] = {}
 
     def copy(self) -> "Headers":
-        h = Headers()
+        h = Headers.__new__(Headers)  # (its dict is set here: no __init__ call)
         fields = self._fields
         h._fields = dict(zip(fields, map(list, fields.values())))
         return h

@@ -35,7 +35,8 @@ def unique_id() -> str:
     (RFC 2045 §7 / RFC 5322 §3.6.4 msg-id form)."""
     with _lock:
         n = next(_counter)
-    return "<%d.%d.%d@%s>" % (_pid[0], int(time.time()), n, tcl_hostname())
+    # (%d writes the whole seconds of the float, as int() would)
+    return "<%d.%d.%d@%s>" % (_pid[0], time.time(), n, tcl_hostname())
 
 
 # os.getpid() is a system call each time: kept, and renewed in a forked child

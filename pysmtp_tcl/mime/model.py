@@ -476,10 +476,11 @@ class Entity:
 
         :raises MimeError: ``Can't handle content encoding "x"``.
         """
-        te, upgraded = self.transfer_label()
+        label = self.transfer_label()
+        te = label[0]
         if te and te not in KNOWN_ENCODINGS:
             raise MimeError('Can\'t handle content encoding "%s"' % te)
-        return te, upgraded
+        return label
 
     def _line_blocks(self) -> Optional[Iterator[str]]:
         if self.value == "parts":

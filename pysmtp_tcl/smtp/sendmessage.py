@@ -239,7 +239,7 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
         key = (req.originator, req.recipients, tuple(req.headers))
         hit = memo.get(key)
         if hit is not None and tuple(map(entity.has_header, hit[1])) == hit[2]:
-            env = hit[0]
+            env, env_utf8 = hit[0], hit[4]
             services.spend_parses(hit[3])  # type: ignore[misc]
     if env is not None:
         outgoing = entity.derived(_added(env, services), without=BLIND_FIELDS)
@@ -269,12 +269,13 @@ def prepare(req: SendRequest, services: Services) -> Prepared:
         # derived headers (tcllib adds them to the caller's token)
         outgoing = entity.derived(_added(env, services), without=BLIND_FIELDS)
         check_envelope(env, services.parse_quietly or services.parse_addresses)
+        env_utf8 = smtputf8([env.sender, *env.recipients])
         if memo is not None and not user_read:
             if len(memo) >= _ENVELOPES_KEPT:
                 memo.clear()
-            memo[key] = (env, tuple(asked), tuple(answers), parses[0])
+            memo[key] = (env, tuple(asked), tuple(answers), parses[0], env_utf8)
     need = utf8_header(outgoing)
-    utf8 = need is not None or smtputf8([env.sender, *env.recipients])
+    utf8 = need is not None or env_utf8
     return Prepared(env, outgoing, message_source(outgoing, utf8), services, need)
 
 
