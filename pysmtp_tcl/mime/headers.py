@@ -246,13 +246,13 @@ class Headers:
         """:meth:`append` each ``(name, value)`` in turn."""
         fields = self._fields
         pairs = list(pairs)
-        lowers = list(map(str.lower, map(_name_of, pairs)))
-        if fields.keys().isdisjoint(lowers) and len(set(lowers)) == len(lowers):
-            # (the usual call) every name new and given once: each gets
-            # its one-pair list, in the given order, at C speed
-            fields.update(zip(lowers, map(list, zip(pairs))))
+        # (the usual call) every name new and given once: each gets its
+        # one-pair list, in the given order, at C speed
+        new = dict(zip(map(str.lower, map(_name_of, pairs)), map(list, zip(pairs))))
+        if len(new) == len(pairs) and fields.keys().isdisjoint(new):
+            fields.update(new)
             return
-        for pair, lower in zip(pairs, lowers):
+        for pair, lower in zip(pairs, map(str.lower, map(_name_of, pairs))):
             had = fields.get(lower)
             if had is None:
                 fields[lower] = [pair]
