@@ -58,6 +58,14 @@ class Reactor(Protocol):
         before it fails with EAGAIN and the reactor is asked to wait.  The
         reactor must be content to get control back that much later.
         Absent or ``None``: sockets stay non-blocking.
+    :ivar kernel_budget: optional (seconds; default 0.010): how long such
+        calls may block in all before the reactor gets its turn again.  A
+        server that drips a reply, or drains a message steadily, keeps each
+        call returning data before its time-out (no EAGAIN): without the
+        budget neither the reactor (Tcl's event loop) nor the caller's
+        deadline (``-maxsecs``) would be consulted until the reply or the
+        write ended.  Once it is spent, calls do not wait in the kernel
+        (``MSG_DONTWAIT``) until the reactor has waited once.
     """
 
     def wait(self, sock: socket.socket, writable: bool, timeout: Optional[float]) -> bool:
@@ -125,6 +133,13 @@ class Connection:
         self._eof = False
         #: (socket, poll object watching it): poll_input asks it first
         self._poller: Optional[Tuple[socket.socket, "select.poll"]] = None
+        #: seconds a plain socket's calls may still block in the kernel
+        #: before the reactor's next turn (Reactor.kernel_budget), what a
+        #: reactor wait restores, and the flags of a call made without
+        #: waiting: all 0 for a non-blocking (or TLS) socket
+        self._kernel_left = 0.0
+        self._kernel_refill = 0.0
+        self._dontwait = 0
 
     # -- connecting -------------------------------------------------------
     def connect(self, host: str, port: int, timeout: Optional[float]) -> None:
@@ -170,6 +185,9 @@ class Connection:
             kernel_wait = getattr(self.reactor, "kernel_wait", None)
             if kernel_wait and _KERNEL_WAIT:
                 _block_at_most(sock, kernel_wait)
+                self._kernel_left = self._kernel_refill = (
+                    getattr(self.reactor, "kernel_budget", None) or KERNEL_BUDGET)
+                self._dontwait = socket.MSG_DONTWAIT
             self.sock = sock
             return
         raise SMTPIOError('error reading "%s": %s' % (self.name, self.not_connected),
@@ -194,6 +212,8 @@ class Connection:
         # A blocking SSL socket retries a read or write that its socket's
         # time-out cut short, inside ssl, for ever: TLS stays non-blocking.
         self.sock.setblocking(False)
+        self._kernel_left = self._kernel_refill = 0.0
+        self._dontwait = 0  # (an SSL socket refuses flags)
         # The name is always given: ssl sends it as SNI only when it is a host
         # name, and checks it against an IP certificate entry otherwise.
         tls = context.wrap_socket(self.sock, server_hostname=server_hostname or None,
@@ -228,7 +248,9 @@ class Connection:
     def _wait(self, writable: bool, deadline: Optional[float], what: str = READ_TIMEOUT) -> None:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         assert self.sock is not None
-        if not self.reactor.wait(self.sock, writable, remaining):
+        ready = self.reactor.wait(self.sock, writable, remaining)
+        self._kernel_left = self._kernel_refill  # the reactor had its turn
+        if not ready:
             raise SMTPIOError(what, timeout=True)
 
     def send(self, data: bytes, timeout: Optional[float]) -> None:
@@ -239,7 +261,14 @@ class Connection:
         if self.sock is None:
             raise SMTPIOError('can not find channel named "%s"' % self.name)
         try:
-            n = self.sock.send(data)
+            if self._kernel_left > 0.0:
+                t = time.monotonic()
+                try:
+                    n = self.sock.send(data)
+                finally:
+                    self._kernel_left -= time.monotonic() - t
+            else:
+                n = self.sock.send(data, self._dontwait)
         except (BlockingIOError, _WantWrite, _WantRead):
             n = 0  # (the loop below finds out what to wait for)
         except OSError as e:
@@ -250,7 +279,14 @@ class Connection:
         deadline = None if timeout is None else time.monotonic() + timeout
         while view:
             try:
-                n = self.sock.send(view)
+                if self._kernel_left > 0.0:
+                    t = time.monotonic()
+                    try:
+                        n = self.sock.send(view)
+                    finally:
+                        self._kernel_left -= time.monotonic() - t
+                else:
+                    n = self.sock.send(view, self._dontwait)
                 view = view[n:]
             except (BlockingIOError, _WantWrite):
                 self._wait(True, deadline, "write to server timed out")
@@ -326,7 +362,14 @@ class Connection:
         if self.sock is None:
             raise SMTPIOError('can not find channel named "%s"' % self.name)
         try:
-            chunk = self.sock.recv(65536)
+            if self._kernel_left > 0.0:
+                t = time.monotonic()
+                try:
+                    chunk = self.sock.recv(65536)
+                finally:
+                    self._kernel_left -= time.monotonic() - t
+            else:
+                chunk = self.sock.recv(65536, self._dontwait)
         except (BlockingIOError, _WantRead):
             self._wait(False, deadline)
             return
@@ -426,6 +469,9 @@ _HAS_POLL = hasattr(select, "poll")
 
 #: socket type flag: create the socket non-blocking (Linux); 0 elsewhere
 _NONBLOCK = getattr(socket, "SOCK_NONBLOCK", 0)
+
+#: Reactor.kernel_budget's default (seconds)
+KERNEL_BUDGET = 0.010
 
 #: Linux with a 64-bit ``struct timeval`` of two longs: SO_RCVTIMEO and
 #: SO_SNDTIMEO bound a blocking call, which then fails with EAGAIN
