@@ -38,7 +38,7 @@ class TclReactor:
     #: kernel rounds it up to its tick (4 ms at HZ=250), so the event loop
     #: may wait that much longer than EVENT_LOOP_EVERY for its turn.
     kernel_wait = QUICK_WAIT
-    #: ... and at most this long in all between two waits here (a server
+    #: ... but not later than this after the last wait here (a server
     #: dripping a reply or draining a message steadily never lets a call
     #: fail with EAGAIN): the event loop and -maxsecs are then seen to.
     kernel_budget = EVENT_LOOP_EVERY

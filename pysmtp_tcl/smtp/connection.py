@@ -58,14 +58,14 @@ class Reactor(Protocol):
         before it fails with EAGAIN and the reactor is asked to wait.  The
         reactor must be content to get control back that much later.
         Absent or ``None``: sockets stay non-blocking.
-    :ivar kernel_budget: optional (seconds; default 0.010): how long such
-        calls may block in all before the reactor gets its turn again.  A
-        server that drips a reply, or drains a message steadily, keeps each
-        call returning data before its time-out (no EAGAIN): without the
-        budget neither the reactor (Tcl's event loop) nor the caller's
-        deadline (``-maxsecs``) would be consulted until the reply or the
-        write ended.  Once it is spent, calls do not wait in the kernel
-        (``MSG_DONTWAIT``) until the reactor has waited once.
+    :ivar kernel_budget: optional (seconds; default 0.010): how long after
+        the reactor's last turn (or the connect) such calls may still block
+        in the kernel.  A server that drips a reply, or drains a message
+        steadily, keeps each call returning data before its time-out (no
+        EAGAIN): without the budget neither the reactor (Tcl's event loop)
+        nor the caller's deadline (``-maxsecs``) would be consulted until
+        the reply or the write ended.  Once it is spent, calls do not wait
+        in the kernel (``MSG_DONTWAIT``) until the reactor has waited once.
     """
 
     def wait(self, sock: socket.socket, writable: bool, timeout: Optional[float]) -> bool:
@@ -133,12 +133,12 @@ class Connection:
         self._eof = False
         #: (socket, poll object watching it): poll_input asks it first
         self._poller: Optional[Tuple[socket.socket, "select.poll"]] = None
-        #: seconds a plain socket's calls may still block in the kernel
-        #: before the reactor's next turn (Reactor.kernel_budget), what a
-        #: reactor wait restores, and the flags of a call made without
-        #: waiting: all 0 for a non-blocking (or TLS) socket
-        self._kernel_left = 0.0
-        self._kernel_refill = 0.0
+        #: a plain socket's calls may block in the kernel until this many
+        #: seconds (Reactor.kernel_budget) after _turn_at, the reactor's
+        #: last turn (time.monotonic()); then they are made with _dontwait's
+        #: flags.  0 for a non-blocking (or TLS) socket: no flags, no clock.
+        self._budget = 0.0
+        self._turn_at = 0.0
         self._dontwait = 0
 
     # -- connecting -------------------------------------------------------
@@ -185,9 +185,9 @@ class Connection:
             kernel_wait = getattr(self.reactor, "kernel_wait", None)
             if kernel_wait and _KERNEL_WAIT:
                 _block_at_most(sock, kernel_wait)
-                self._kernel_left = self._kernel_refill = (
-                    getattr(self.reactor, "kernel_budget", None) or KERNEL_BUDGET)
+                self._budget = getattr(self.reactor, "kernel_budget", None) or KERNEL_BUDGET
                 self._dontwait = socket.MSG_DONTWAIT
+                self._turn_at = time.monotonic()
             self.sock = sock
             return
         raise SMTPIOError('error reading "%s": %s' % (self.name, self.not_connected),
@@ -212,7 +212,7 @@ class Connection:
         # A blocking SSL socket retries a read or write that its socket's
         # time-out cut short, inside ssl, for ever: TLS stays non-blocking.
         self.sock.setblocking(False)
-        self._kernel_left = self._kernel_refill = 0.0
+        self._budget = 0.0
         self._dontwait = 0  # (an SSL socket refuses flags)
         # The name is always given: ssl sends it as SNI only when it is a host
         # name, and checks it against an IP certificate entry otherwise.
@@ -249,7 +249,7 @@ class Connection:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         assert self.sock is not None
         ready = self.reactor.wait(self.sock, writable, remaining)
-        self._kernel_left = self._kernel_refill  # the reactor had its turn
+        self._turn_at = time.monotonic()  # the reactor had its turn
         if not ready:
             raise SMTPIOError(what, timeout=True)
 
@@ -260,15 +260,11 @@ class Connection:
         """
         if self.sock is None:
             raise SMTPIOError('can not find channel named "%s"' % self.name)
+        flags = 0
+        if self._budget and time.monotonic() - self._turn_at > self._budget:
+            flags = self._dontwait  # the reactor's turn is due: no wait in the kernel
         try:
-            if self._kernel_left > 0.0:
-                t = time.monotonic()
-                try:
-                    n = self.sock.send(data)
-                finally:
-                    self._kernel_left -= time.monotonic() - t
-            else:
-                n = self.sock.send(data, self._dontwait)
+            n = self.sock.send(data, flags)
         except (BlockingIOError, _WantWrite, _WantRead):
             n = 0  # (the loop below finds out what to wait for)
         except OSError as e:
@@ -278,15 +274,11 @@ class Connection:
         view = memoryview(data)[n:]
         deadline = None if timeout is None else time.monotonic() + timeout
         while view:
+            flags = 0
+            if self._budget and time.monotonic() - self._turn_at > self._budget:
+                flags = self._dontwait
             try:
-                if self._kernel_left > 0.0:
-                    t = time.monotonic()
-                    try:
-                        n = self.sock.send(view)
-                    finally:
-                        self._kernel_left -= time.monotonic() - t
-                else:
-                    n = self.sock.send(view, self._dontwait)
+                n = self.sock.send(view, flags)
                 view = view[n:]
             except (BlockingIOError, _WantWrite):
                 self._wait(True, deadline, "write to server timed out")
@@ -361,15 +353,11 @@ class Connection:
             raise SMTPIOError(PREMATURE_EOF)
         if self.sock is None:
             raise SMTPIOError('can not find channel named "%s"' % self.name)
+        flags = 0
+        if self._budget and time.monotonic() - self._turn_at > self._budget:
+            flags = self._dontwait  # the reactor's turn is due: no wait in the kernel
         try:
-            if self._kernel_left > 0.0:
-                t = time.monotonic()
-                try:
-                    chunk = self.sock.recv(65536)
-                finally:
-                    self._kernel_left -= time.monotonic() - t
-            else:
-                chunk = self.sock.recv(65536, self._dontwait)
+            chunk = self.sock.recv(65536, flags)
         except (BlockingIOError, _WantRead):
             self._wait(False, deadline)
             return
