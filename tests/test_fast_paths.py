@@ -635,3 +635,153 @@ def test_a_redefined_parsedatetime_gives_the_date_as_in_tcllib(interp, aio):
     _send(interp, srv.port, "-originator a@example.com")
     dates = [_date(m["data"]) for m in srv.messages]
     assert dates[0] != dates[1] and dates[1] == "Thu, 01 Jan 2026 00:00:00 +0000"
+
+
+# --- the SMTP dialogue (smtp/replies.py, smtp/dialogue.py, smtp/session.py) -------------
+
+def take_reply_reference(buf: bytearray) -> Optional[Reply]:
+    # the reader's step before take_reply: parse_reply, then drop what it took
+    got = parse_reply(buf)
+    if got is None:
+        return None
+    del buf[:got[1]]
+    return got[0]
+
+
+@GATE
+@given(lines=st.lists(reply_line, min_size=1, max_size=6), seen=st.booleans(), tail=st.sampled_from([b"", b"250 x"]))
+def test_take_reply_is_parse_reply_then_del(lines, seen, tail):
+    from pysmtp_tcl.smtp.replies import take_reply
+
+    data = b"".join(lines) + tail
+    if seen:  # the same octets a second time: what the memo (whole buffer or first line) gives
+        take_reply(bytearray(data))
+        for k in range(1, len(lines) + 1):
+            take_reply(bytearray(b"".join(lines[:k])))
+    ref_buf, buf = bytearray(data), bytearray(data)
+    while True:
+        want, got = take_reply_reference(ref_buf), take_reply(buf)
+        assert bytes(buf) == bytes(ref_buf)
+        if want is None:
+            assert got is None
+            return
+        assert fields(got) == fields(want)
+
+
+class RefTransaction:
+    """dialogue.MailTransaction before the per-message trims (the reference)."""
+
+    def __init__(self, sender, recipients, params=(), *, atleastone, pipelining, rset_first=False, batch_limit=100):
+        from collections import deque
+
+        from pysmtp_tcl.smtp.dialogue import _DATA_STEP, _RSET_STEP, Phase, _mail_step, _rcpt_step
+
+        self.Phase, self._DATA_STEP, self._RSET_STEP = Phase, _DATA_STEP, _RSET_STEP
+        self.atleastone = atleastone
+        self.batch_limit = max(1, batch_limit) if pipelining else 1
+        self.phase = Phase.COMMANDS
+        self.refused, self.accepted, self.failure, self.must_drop, self.closing = [], 0, None, False, False
+        self._queue, self._sent, self._data_queued, self._opening_rset = deque(), deque(), False, rset_first
+        if rset_first:
+            self._queue.append(_RSET_STEP)
+        self._queue.append(_mail_step(sender, tuple(params)))
+        self._queue.extend(map(_rcpt_step, recipients))
+        if pipelining and recipients and (atleastone or len(recipients) == 1):
+            self._queue.append(_DATA_STEP)
+            self._data_queued = True
+
+    def next_batch(self):
+        Phase = self.Phase
+        if self._sent or self.phase is not Phase.COMMANDS:
+            return ()
+        if not self._queue:
+            if self.failure is not None:
+                self.phase = Phase.FAILED
+                return ()
+            if self._data_queued:
+                return ()
+            if self.accepted and (not self.refused or self.atleastone):
+                self._queue.append(self._DATA_STEP)
+                self._data_queued = True
+            else:
+                self._queue.append(self._RSET_STEP)
+        batch = []
+        while self._queue and len(batch) < self.batch_limit:
+            batch.append(self._queue.popleft())
+        self._sent.extend(batch)
+        return tuple(batch)
+
+    def receive(self, reply):
+        from pysmtp_tcl.smtp import commands as cmds
+
+        Phase = self.Phase
+        cmd = self._sent.popleft().command
+        if reply.code == 421 and reply.well_formed:
+            self.closing = True
+        if isinstance(cmd, cmds.Mail):
+            if reply.code != 250 and self.failure is None:
+                self.failure = reply
+                self._queue.clear()
+        elif isinstance(cmd, cmds.Rcpt):
+            if self.failure is not None:
+                return
+            if reply.code in (250, 251):
+                self.accepted += 1
+            else:
+                self.refused.append((cmd.path, str(reply.code), reply.diagnostic))
+        elif cmd == cmds.DATA:
+            if self.failure is None and self.accepted and (not self.refused or self.atleastone):
+                if reply.code == 354:
+                    self.phase = Phase.BODY
+                else:
+                    self.failure = reply
+                    self.phase = Phase.FAILED
+            elif reply.code == 354:
+                self.must_drop = True
+                self.phase = Phase.FAILED if self.failure is not None else Phase.DONE
+            elif self.failure is not None:
+                self.phase = Phase.FAILED
+            else:
+                self._queue.append(self._RSET_STEP)
+        elif cmd == cmds.RSET:
+            if self._opening_rset:
+                self._opening_rset = False
+                if reply.code != 250 and self.failure is None:
+                    self.failure = reply
+                    self._queue.clear()
+            else:
+                self.phase = Phase.DONE
+
+
+@GATE
+@given(n=st.integers(0, 5), atleastone=st.booleans(), pipelining=st.booleans(), rset_first=st.booleans(),
+       limit=st.integers(1, 4), codes=st.lists(st.sampled_from([250, 251, 354, 421, 450, 503, 550, 554]), max_size=20))
+def test_mail_transaction_is_the_reference(n, atleastone, pipelining, rset_first, limit, codes):
+    from pysmtp_tcl.smtp.dialogue import MailTransaction
+
+    rcpts = ["r%d@x.test" % i for i in range(n)]
+    args = dict(atleastone=atleastone, pipelining=pipelining, rset_first=rset_first, batch_limit=limit)
+    tx, ref = MailTransaction("a@x.test", rcpts, (("SIZE", "9"),), **args), RefTransaction("a@x.test", rcpts, (("SIZE", "9"),), **args)
+    replies = iter(codes)
+    while True:
+        batch = tx.next_batch()
+        assert batch == ref.next_batch()
+        if not batch:
+            break
+        for _ in batch:
+            code = next(replies, 250)
+            r = Reply(code, "d%d" % code, lines=["%d d%d" % (code, code)])
+            tx.receive(r)
+            ref.receive(r)
+    for name in ("phase", "refused", "accepted", "failure", "must_drop", "closing"):
+        assert getattr(tx, name) == getattr(ref, name), name
+
+
+@GATE
+@given(esmtp=st.lists(st.sampled_from(["SIZE", "size 100", "SIZE100", "PIPELINING", "pipelining x", "SMTPUTF8",
+                                       "smtputf8 x", "8BITMIME", "8bitmimex", "ONEX"]), max_size=6))
+def test_transaction_offers_are_has(esmtp):
+    s = session.Session(conn=connection.Connection(connection.SelectorReactor()), opts=session.SessionOptions())
+    s.esmtp = list(esmtp)
+    assert session._transaction_offers(s._ehlo_key()) == (
+        s.has("SIZE", prefix=True), s.has("8BITMIME"), s.has("PIPELINING"), s.has("SMTPUTF8", params=True))

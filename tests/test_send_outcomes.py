@@ -102,7 +102,7 @@ def test_unproducible_message_is_the_same_code_7_whatever_the_server_advertises(
     ("pysmtp_tcl.smtp.sendmessage.check_session", "plain"),
     ("pysmtp_tcl.smtp.session.Session.send_transaction", "plain"),
     ("pysmtp_tcl.smtp.connection.Connection.fill", "plain"),         # reading replies
-    ("pysmtp_tcl.smtp.session.parse_reply", "plain"),             # a whole reply at once
+    ("pysmtp_tcl.smtp.session.take_reply", "plain"),              # a whole reply at once
     ("pysmtp_tcl.smtp.datawriter.DataEncoder.feed", "plain"),   # while sending DATA
     ("pysmtp_tcl.smtp.datawriter.DataEncoder.feed", "size"),    # in the measuring pass
     ("pysmtp_tcl.smtp.session._measure", "size"),

@@ -128,7 +128,7 @@ class Connection:
         self.not_connected = not_connected
         self.sock: Optional[socket.socket] = None
         self.tls = False
-        self.name = name or "sock%x" % (id(self) & 0xFFFFFFFFFFFF)
+        self._name = name
         self._buf = bytearray()
         self._eof = False
         #: (socket, poll object watching it): poll_input asks it first
@@ -140,6 +140,11 @@ class Connection:
         self._budget = 0.0
         self._turn_at = 0.0
         self._dontwait = 0
+
+    @property
+    def name(self) -> str:
+        """The channel-like name of error texts (made when one is needed)."""
+        return self._name or "sock%x" % (id(self) & 0xFFFFFFFFFFFF)
 
     # -- connecting -------------------------------------------------------
     def connect(self, host: str, port: int, timeout: Optional[float]) -> None:

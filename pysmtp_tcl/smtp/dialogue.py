@@ -53,13 +53,20 @@ WAIT_RSET = 300
 
 
 class Step(Value):
-    """A command to write and how long tcllib waits for its reply (s)."""
+    """A command to write and how long tcllib waits for its reply (s).
 
-    __slots__ = ("command", "wait")
+    :ivar kind: ``"MAIL"``, ``"RCPT"``, ``"DATA"``, ``"RSET"`` or ``""``
+        (another command): how :meth:`MailTransaction.receive` reads its
+        reply, told once per (memoized) step rather than per reply.
+    """
+
+    __slots__ = ("command", "wait", "kind")
 
     def __init__(self, command: Command, wait: float) -> None:
         self.command = command
         self.wait = wait
+        self.kind = ("MAIL" if isinstance(command, cmds.Mail) else "RCPT" if isinstance(command, cmds.Rcpt)
+                     else "DATA" if command == cmds.DATA else "RSET" if command == cmds.RSET else "")
 
 
 # Steps are frozen values: the usual ones are made once (a script sends
@@ -99,36 +106,38 @@ class MailTransaction:
     :param batch_limit: most commands per batch.
     """
 
+    # Fields that start the same in every transaction are class defaults
+    # (an assignment makes an instance's own): fewer stores per message.
+    phase = Phase.COMMANDS
+    #: recipients accepted (250/251)
+    accepted = 0
+    #: the reply that failed the transaction (:attr:`phase` FAILED)
+    failure: Optional[Reply] = None
+    #: the server took DATA (354) although no message may go: close the
+    #: connection now, without a final dot (the transaction is discarded)
+    must_drop = False
+    #: a 421 came: the server is closing the connection (RFC 5321 §3.8)
+    closing = False
+    _data_queued = False
+
     def __init__(self, sender: str, recipients: Sequence[str], params: Params = (), *,
                  atleastone: bool, pipelining: bool, rset_first: bool = False,
                  batch_limit: int = BATCH_LIMIT) -> None:
         self.atleastone = atleastone
         self.pipelining = pipelining
         self.batch_limit = max(1, batch_limit) if pipelining else 1
-        self.phase = Phase.COMMANDS
         #: refused recipients ``(address, code, diagnostic)``, in order
         self.refused: List[Tuple[str, str, str]] = []
-        #: recipients accepted (250/251)
-        self.accepted = 0
-        #: the reply that failed the transaction (:attr:`phase` FAILED)
-        self.failure: Optional[Reply] = None
-        #: the server took DATA (354) although no message may go: close the
-        #: connection now, without a final dot (the transaction is discarded)
-        self.must_drop = False
-        #: a 421 came: the server is closing the connection (RFC 5321 §3.8)
-        self.closing = False
-        self._queue: Deque[Step] = deque()
         self._sent: Deque[Step] = deque()
-        self._data_queued = False
         self._opening_rset = rset_first
-        if rset_first:
-            self._queue.append(_RSET_STEP)
-        self._queue.append(_mail_step(sender, tuple(params)))
-        self._queue.extend(map(_rcpt_step, recipients))
+        queue: Deque[Step] = deque((_RSET_STEP,) if rset_first else ())
+        queue.append(_mail_step(sender, tuple(params)))
+        queue.extend(map(_rcpt_step, recipients))
         if pipelining and recipients and (atleastone or len(recipients) == 1):
             # Pipelined DATA cannot change the outcome (see the module text).
-            self._queue.append(_DATA_STEP)
+            queue.append(_DATA_STEP)
             self._data_queued = True
+        self._queue = queue
 
     # -- what to write ----------------------------------------------------------
     def next_batch(self) -> Tuple[Step, ...]:
@@ -136,7 +145,8 @@ class MailTransaction:
         due, or when the dialogue is over (see :attr:`phase`)."""
         if self._sent or self.phase is not Phase.COMMANDS:
             return ()
-        if not self._queue:
+        queue = self._queue
+        if not queue:
             if self.failure is not None:
                 self.phase = Phase.FAILED
                 return ()
@@ -145,15 +155,17 @@ class MailTransaction:
             # tcllib: DATA when someone accepted and (nobody refused or
             # -atleastone 1); otherwise RSET, whose reply is ignored
             if self.accepted and (not self.refused or self.atleastone):
-                self._queue.append(_DATA_STEP)
+                queue.append(_DATA_STEP)
                 self._data_queued = True
             else:
-                self._queue.append(_RSET_STEP)
-        batch = []
-        while self._queue and len(batch) < self.batch_limit:
-            batch.append(self._queue.popleft())
+                queue.append(_RSET_STEP)
+        if len(queue) <= self.batch_limit:  # the usual case: all of it
+            batch = tuple(queue)
+            queue.clear()
+        else:
+            batch = tuple([queue.popleft() for _ in range(self.batch_limit)])
         self._sent.extend(batch)
-        return tuple(batch)
+        return batch
 
     @property
     def awaiting(self) -> int:
@@ -165,24 +177,25 @@ class MailTransaction:
         """The reply to the oldest command written and not yet answered
         (replies come in command order, RFC 2920 §3.1)."""
         step = self._sent.popleft()
-        cmd = step.command
-        if reply.code == 421 and reply.well_formed:
+        kind = step.kind
+        code = reply.code
+        if code == 421 and reply.well_formed:
             self.closing = True
-        if isinstance(cmd, cmds.Mail):
-            if reply.code != 250 and self.failure is None:
+        if kind == "MAIL":
+            if code != 250 and self.failure is None:
                 self.failure = reply
                 self._queue.clear()  # lock-step stops here; nothing more is sent
-        elif isinstance(cmd, cmds.Rcpt):
+        elif kind == "RCPT":
             if self.failure is not None:
                 return  # written before MAIL's reply came; lock-step never sent it
-            if reply.code in (250, 251):
+            if code in (250, 251):
                 self.accepted += 1
             else:
-                self.refused.append((cmd.path, str(reply.code), reply.diagnostic))
-        elif cmd is cmds.DATA or cmd == cmds.DATA:  # the usual Step holds the constant
+                self.refused.append((step.command.path, str(code), reply.diagnostic))
+        elif kind == "DATA":
             wanted = self.failure is None and self.accepted and (not self.refused or self.atleastone)
             if wanted:
-                if reply.code == 354:
+                if code == 354:
                     self.phase = Phase.BODY
                 else:
                     self.failure = reply
@@ -191,18 +204,18 @@ class MailTransaction:
                 # Pipelined DATA where lock-step would have sent RSET (or
                 # nothing, after a refused MAIL).  A 354 means the server
                 # waits for a message that must not go.
-                if reply.code == 354:
+                if code == 354:
                     self.must_drop = True
                     self.phase = Phase.FAILED if self.failure is not None else Phase.DONE
                 elif self.failure is not None:
                     self.phase = Phase.FAILED
                 else:
                     self._queue.append(_RSET_STEP)
-        elif cmd is cmds.RSET or cmd == cmds.RSET:  # the usual Step holds the constant
+        elif kind == "RSET":
             if self._opening_rset:
                 # a kept connection's RSET after an aborted transaction
                 self._opening_rset = False
-                if reply.code != 250 and self.failure is None:
+                if code != 250 and self.failure is None:
                     self.failure = reply
                     self._queue.clear()
             else:

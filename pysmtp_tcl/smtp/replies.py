@@ -157,6 +157,38 @@ def parse_reply(buf: Union[bytes, bytearray]) -> Optional[Tuple[Reply, int]]:
     reply = _SEEN.get(raw)  # (a whole reply of one line: never the start of a longer one)
     if reply is not None:
         return reply, i + 1
+    return _parse_new(buf, i, raw)
+
+
+def take_reply(buf: bytearray) -> Optional[Reply]:
+    """:func:`parse_reply` for a receive buffer: the reply at its start,
+    taken off it, or ``None`` (``buf`` left as it is).  A reply seen before
+    costs no second call and no result tuple (the reader's usual case)."""
+    # Most replies come alone: the buffer is then all of one reply seen
+    # before, a memo key.  (A key is the whole of a reply, at most
+    # _SEEN_OCTETS long; octets that are exactly a key parse as that reply
+    # and nothing more, so this is what the steps below would find.)
+    reply = _SEEN.get(bytes(buf))
+    if reply is not None:
+        buf.clear()
+        return reply
+    i = buf.find(b"\n")
+    raw = bytes(buf[:i + 1])  # (no LF, i == -1: b"", never a key)
+    reply = _SEEN.get(raw)
+    if reply is None:
+        if i < 0 or i > MAX_LINE:
+            return None  # a line over the cap: the line-by-line reader refuses it
+        got = _parse_new(buf, i, raw)
+        if got is None:
+            return None
+        reply, i = got[0], got[1] - 1
+    del buf[:i + 1]
+    return reply
+
+
+def _parse_new(buf: Union[bytes, bytearray], i: int, raw: bytes) -> Optional[Tuple[Reply, int]]:
+    # parse_reply after its memo missed the first line (``raw``, up to and
+    # including the LF at ``i``)
     if i >= 3 and raw[3:4] != b"-" and raw[:3].isdigit():
         # one line (the usual reply): what the pattern below finds for it
         line = raw[:-2 if raw.endswith(b"\r\n") else -1].decode("latin-1")

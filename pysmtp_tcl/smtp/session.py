@@ -30,7 +30,7 @@ from .connection import NOT_CONNECTED, Connection, Reactor, SMTPIOError
 from .datawriter import DataEncoder
 from .dialogue import MailTransaction, Phase, Step
 from .failures import script_text
-from .replies import Reply, ReplyAssembler, parse_reply
+from .replies import Reply, ReplyAssembler, take_reply
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # ssl and auth (hashlib) load when TLS / AUTH is used; typing is for annotations only
@@ -259,13 +259,11 @@ class Session(Record):
         deadline: Optional[float] = None  # set at the first wait: it bounds the whole reply
         try:
             # The usual case: the whole reply is (or arrives) in one piece
-            # and is parsed in one go (parse_reply: the assembler's result).
+            # and is parsed in one go (take_reply: the assembler's result).
             while True:
                 if buf:
-                    got = parse_reply(buf)
-                    if got is not None:
-                        del buf[:got[1]]
-                        reply = got[0]
+                    reply = take_reply(buf)
+                    if reply is not None:
                         if self.debug:
                             for line in reply.lines:
                                 self._say("<-- " + line)
@@ -329,9 +327,13 @@ class Session(Record):
         case (COMPATIBILITY.md S11); ``params`` also accepts the keyword
         followed by parameters, ``prefix`` any line that starts with it
         (tcllib's test for SIZE)."""
+        return _advertised(self._ehlo_key(), keyword, params, prefix)
+
+    def _ehlo_key(self) -> Tuple[str, ...]:
+        # the EHLO reply's lines as a tuple: the key of the pure caches below
         if self._has_for is not self.esmtp:  # a new EHLO reply
             self._has_for, self._has_key = self.esmtp, tuple(self.esmtp)
-        return _advertised(self._has_key, keyword, params, prefix)
+        return self._has_key
 
     # -- greeting phase -------------------------------------------------------
     def greet(self, policy_failure: List[Optional[Tuple[str, ...]]]) -> bool:
@@ -619,8 +621,11 @@ class Session(Record):
         "…"``): the transaction is SMTPUTF8 even with an ASCII envelope
         (RFC 6531 §3.4).
         """
+        # what has() says of SIZE, 8BITMIME, PIPELINING and SMTPUTF8, worked
+        # out once per EHLO reply
+        offers_size, offers_8bit, offers_pipelining, offers_utf8 = _transaction_offers(self._ehlo_key())
         utf8 = not (sender.isascii() and all(map(str.isascii, recipients)))
-        if (utf8 or utf8_header) and not self.has("SMTPUTF8", params=True):
+        if (utf8 or utf8_header) and not offers_utf8:
             if utf8:
                 bad = next(a for a in [sender, *recipients] if not _ascii(a))
                 raise EnvelopeError("address \"%s\" is not ASCII and the server does not offer SMTPUTF8 (RFC 6531)" % bad)
@@ -628,26 +633,25 @@ class Session(Record):
                                 "offer SMTPUTF8 (RFC 6531, RFC 6532)" % utf8_header)
         utf8 = utf8 or utf8_header is not None
         params: List[Tuple[str, Optional[str]]] = []
-        size_wanted = self.has("SIZE", prefix=True)
         # One pass over the message (as tcllib's SIZE does) gives both the
         # size and whether 8-bit octets are in it.
         measured = None
         wire: Optional[bytes] = None
-        if size_wanted or self.has("8BITMIME"):
+        if offers_size or offers_8bit:
             try:
                 measured, wire = _measure(source)
             except Exception as e:
                 # The same outcome as when the failure comes while sending
                 # DATA (tcllib's code 7, code 400); nothing was sent yet.
                 raise ProtocolFailure(Reply.failure(script_text(e), keys=("code", "diagnostic"))) from None
-        if size_wanted and measured is not None:
+        if offers_size and measured is not None:
             params.append(("SIZE", str(measured.size)))
-        if measured is not None and measured.eight_bit and self.has("8BITMIME"):
+        if measured is not None and measured.eight_bit and offers_8bit:
             params.append(("BODY", "8BITMIME"))  # RFC 6152 (tcllib never declares it: S17)
         if utf8:
             params.append(("SMTPUTF8", None))
         tx = MailTransaction(sender, recipients, tuple(params), atleastone=atleastone,
-                             pipelining=self.pipelining, rset_first=self.needs_rset)
+                             pipelining=self.opts.pipelining and offers_pipelining, rset_first=self.needs_rset)
         self.needs_rset = False
         self.transactions += 1
         while True:
@@ -670,20 +674,21 @@ class Session(Record):
             assert tx.failure is not None
             raise ProtocolFailure(tx.failure)
         if tx.phase is Phase.BODY:
-            self._send_body(source, wire)
+            self._send_body(source, wire, tx.pipelining)
         return tx.refused
 
-    def _send_body(self, source: MessageSource, wire: Optional[bytes] = None) -> None:
+    def _send_body(self, source: MessageSource, wire: Optional[bytes] = None, pipelined: bool = False) -> None:
         """The message after DATA's 354, the final dot and its reply, with
         the out-of-step checks of COMPATIBILITY.md S16.  ``wire``: the
         message already in DATA wire form (made while measuring it), else
-        ``source`` is generated and encoded now."""
+        ``source`` is generated and encoded now.  ``pipelined``: the
+        transaction's :attr:`pipelining`."""
         write_timeout = max(float(self.opts.maxsecs), 30.0)
         if self.opts.io_timeout is not None:  # an account's timeout caps every wait
             write_timeout = min(write_timeout, max(self.opts.io_timeout, 1.0))
         self.needs_rset = True  # until the final reply says otherwise
         if wire is not None:
-            self._end_body(wire, write_timeout)
+            self._end_body(wire, write_timeout, pipelined)
             return
         enc = DataEncoder()
         pending = bytearray()  # wire octets not yet sent: few, large sends
@@ -712,12 +717,13 @@ class Session(Record):
             self.dead = text
             self.conn.close()
             raise ProtocolFailure(Reply.failure(text, keys=("code", "diagnostic"))) from None
-        self._end_body(pending, write_timeout)
+        self._end_body(pending, write_timeout, pipelined)
 
-    def _end_body(self, pending: Union[bytes, bytearray], write_timeout: float) -> None:
+    def _end_body(self, pending: Union[bytes, bytearray], write_timeout: float, pipelined: bool) -> None:
         """Send the rest of the message (``pending``, wire octets) with the
-        final dot (and QUIT, see :attr:`quit_with_dot`) in one write; read
-        and check the final reply."""
+        final dot (and QUIT, see :attr:`quit_with_dot`; ``pipelined``: the
+        transaction's :attr:`pipelining`) in one write; read and check the
+        final reply."""
         if self.conn.poll_input():
             # The server answered before the end of the message: whatever it
             # said, the final dot must not be sent (its 2xx would otherwise be
@@ -739,7 +745,7 @@ class Session(Record):
             self._say("--> . (wait upto %s seconds)" % _fmt_secs(secs))
         self.dot_sent = True
         tail = b".\r\n"
-        if self.quit_with_dot and secs and self.pipelining:
+        if self.quit_with_dot and secs and pipelined:
             # RFC 2920 §3.1: the message content may open a group that QUIT
             # ends.  QUIT's reply (221) then checks that the replies are
             # in step (S16 check 3), so the poll of check 2 is not needed.
@@ -849,6 +855,14 @@ def _advertised(esmtp: Tuple[str, ...], keyword: str, params: bool, prefix: bool
     k = keyword.upper()
     return any(a.upper() == k or (params and a.upper().startswith(k + " "))
                or (prefix and a.upper().startswith(k)) for a in esmtp)
+
+
+@functools.lru_cache(maxsize=64)
+def _transaction_offers(esmtp: Tuple[str, ...]) -> Tuple[bool, bool, bool, bool]:
+    # send_transaction's has("SIZE", prefix=True), has("8BITMIME"),
+    # has("PIPELINING") and has("SMTPUTF8", params=True)
+    return (_advertised(esmtp, "SIZE", False, True), _advertised(esmtp, "8BITMIME", False, False),
+            _advertised(esmtp, "PIPELINING", False, False), _advertised(esmtp, "SMTPUTF8", True, False))
 
 
 def _out_of_step(read: Optional[Reply], late: Reply) -> Reply:
