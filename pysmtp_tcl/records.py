@@ -72,9 +72,15 @@ class Record:
 
 
 class Value(Record):
-    """Base of a record not changed after construction: hashable."""
+    """Base of a record not changed after construction: hashable.  The hash
+    is worked out once (commands and steps are looked up in caches several
+    times per message); ``_hash`` is no field (not compared, not shown)."""
 
-    __slots__ = ()
+    __slots__ = ("_hash",)
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self._field_key(self)))  # type: ignore[attr-defined]
+        try:
+            return self._hash  # type: ignore[no-any-return]
+        except AttributeError:
+            h = self._hash = hash((self.__class__, self._field_key(self)))  # type: ignore[attr-defined]
+            return h

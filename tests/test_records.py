@@ -64,3 +64,18 @@ def test_a_new_record_class_gets_its_own_fields():
     assert hash(Pair(1, 2)) == hash(Pair(1, 2))
     assert Box([1]) == Box([1]) != Box([2])
     assert Pair(1, 2).replace(b=3) == Pair(1, 3)
+
+
+def test_a_values_hash_is_remembered_and_is_no_field():
+    m = cmds.Mail("a@b.test", (("SIZE", "10"),))
+    first = hash(m)
+    assert first == hash((cmds.Mail, ("a@b.test", (("SIZE", "10"),)))) == hash(m)  # the same, twice
+    twin = cmds.Mail("a@b.test", (("SIZE", "10"),))
+    assert twin == m and hash(twin) == first  # a hashed and an unhashed value still compare equal
+    assert "_hash" not in repr(m) and m.replace() == m and hash(m.replace()) == first
+    assert {m: 1}[twin] == 1
+
+
+def test_ehlo_values_are_kept_per_name():
+    assert cmds.ehlo("client.test") is cmds.ehlo("client.test") == cmds.Ehlo("client.test")
+    assert cmds.render(cmds.ehlo("client.test")) == cmds.render(cmds.Ehlo("client.test")) == b"EHLO client.test\r\n"

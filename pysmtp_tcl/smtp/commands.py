@@ -100,6 +100,11 @@ class Ehlo(Value):
         self.domain = domain
 
 
+#: ``Ehlo(domain)``, one value per name: a script's EHLO names the same
+#: client again and again, so its rendering is cached by identity.
+ehlo = functools.lru_cache(maxsize=64)(Ehlo)
+
+
 class Helo(Value):
     """``HELO domain`` (RFC 5321 §4.1.1.1)."""
     __slots__ = ("domain",)

@@ -11,6 +11,7 @@ costs one ``recv`` instead of ``recv`` (EAGAIN), ``select``, ``recv``.
 """
 from __future__ import annotations
 
+import _socket
 import errno
 import functools
 import os
@@ -161,8 +162,11 @@ class Connection:
         last: Optional[int] = None
         deadline = None if timeout is None else time.monotonic() + timeout
         for family, type_, proto, _, addr in infos:
-            # created non-blocking (no second system call to make it so)
-            sock = socket.socket(family, type_ | _NONBLOCK, proto)
+            # created non-blocking (no second system call to make it so);
+            # the C socket type: socket.socket's Python layer adds only
+            # makefile() bookkeeping, which nothing here uses (ssl wraps
+            # either kind)
+            sock = _socket.socket(family, type_ | _NONBLOCK, proto)
             if not _NONBLOCK:
                 sock.setblocking(False)
             try:

@@ -485,7 +485,7 @@ def check_session(opts: SessionOptions) -> None:
     """
     if not opts.client_is_default:
         try:
-            cmds.render(cmds.Ehlo(opts.client))
+            cmds.render(cmds.ehlo(opts.client))
         except cmds.CommandError as e:
             raise _fail("-client", e, "EHLO", "value") from None
     if opts.username:

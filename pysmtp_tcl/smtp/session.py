@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import operator
 import socket
 import time
 from itertools import zip_longest
@@ -199,13 +200,18 @@ def tls_context(opts: SessionOptions) -> ssl.SSLContext:
     return _insecure_context()
 
 
+def _wait_cap(opts: SessionOptions) -> float:
+    # what every wait for a reply is capped at: 600 s, or an account's timeout
+    return MAX_WAIT if opts.io_timeout is None else min(MAX_WAIT, opts.io_timeout)
+
+
 class Session(Record):
     """An open, greeted SMTP connection (tcllib's smtp token)."""
 
     __slots__ = ("conn", "opts", "debug", "server", "port", "esmtp", "tls", "tls_verified", "final_reply",
                  "tls_tried", "auth_tried", "authenticated", "dead", "refusal", "failed_greeting",
                  "delivered", "dot_sent", "needs_rset", "onex_sent", "transactions", "lost", "quit_with_dot",
-                 "quit_sent", "_has_for", "_has_key")
+                 "quit_sent", "_has_for", "_has_key", "_wait_cap")
 
     def __init__(self, conn: Connection, opts: SessionOptions, debug: Optional[DebugSink] = None, *,
                  server: str = "", port: int = 0, esmtp: Optional[List[str]] = None, tls: bool = False,
@@ -217,6 +223,7 @@ class Session(Record):
                  quit_with_dot: bool = False, quit_sent: bool = False) -> None:
         self.conn = conn
         self.opts = opts
+        self._wait_cap = _wait_cap(opts)
         self.debug = debug
         self.server = server
         self.port = port
@@ -271,14 +278,14 @@ class Session(Record):
                     if b"\n" in buf:
                         break  # part of a reply, or an odd one: line by line
                 if deadline is None:
-                    deadline = time.monotonic() + self._cap(secs)
+                    deadline = time.monotonic() + min(secs, self._wait_cap)
                 conn.fill(deadline)
             asm = ReplyAssembler()
             while True:
                 line = conn.next_line()  # most lines are already here: no clock, no wait
                 if line is None:
                     if deadline is None:
-                        deadline = time.monotonic() + self._cap(secs)
+                        deadline = time.monotonic() + min(secs, self._wait_cap)
                     line = conn.read_line(max(0.0, deadline - time.monotonic()))
                 self._say("<-- " + line)
                 reply = asm.add(line)
@@ -318,8 +325,7 @@ class Session(Record):
         return self.hear(secs)
 
     def _cap(self, secs: float) -> float:
-        limit = MAX_WAIT if self.opts.io_timeout is None else min(MAX_WAIT, self.opts.io_timeout)
-        return min(secs, limit)
+        return min(secs, self._wait_cap)
 
     def has(self, keyword: str, params: bool = False, prefix: bool = False) -> bool:
         """Whether EHLO advertised ``keyword``: a whole keyword line, as
@@ -346,7 +352,7 @@ class Session(Record):
         opts = self.opts
         client = self._client_name()
         verb = "EHLO"
-        r = self.talk(300, cmds.Ehlo(client))
+        r = self.talk(300, cmds.ehlo(client))
         assert r is not None
         if 500 <= r.code <= 599 and not self.dead:
             verb = "HELO"
@@ -568,10 +574,14 @@ class Session(Record):
         :raises CommandError: a command cannot be sent (nothing is written).
         """
         render = cmds.render
-        wires = [render(step.command, utf8=utf8) for step in batch]
+        if utf8:
+            wires = [render(step.command, utf8=True) for step in batch]
+        else:  # the same calls, without a Python loop
+            wires = list(map(render, map(_COMMAND_OF, batch)))
         io_timeout = self.opts.io_timeout
-        if io_timeout is None and not self.debug:  # the usual case: tcllib's waits, nothing shown
-            waits = [step.wait for step in batch]
+        debug = self.debug
+        if io_timeout is None and not debug:  # the usual case: tcllib's waits, nothing shown
+            waits = list(map(_WAIT_OF, batch))
         else:
             waits = []
             for step, wire in zip(batch, wires):
@@ -590,8 +600,14 @@ class Session(Record):
         if len(batch) == 1:
             return [self.hear(waits[0])]  # tcllib's talk, also after a time-out
         replies = []
+        buf = self.conn._buf
         for secs in waits:
-            r = self.hear(secs)
+            # A reply already received, nothing to show: what hear's first
+            # step would return (the rest of a batch's replies usually came
+            # with the first one).
+            r = take_reply(buf) if buf and not debug and not self.dead else None
+            if r is None:
+                r = self.hear(secs)
             if r.local and not self.dead:
                 # A reply did not come in time: a late one could only be
                 # read as a later command's.  The rest of the batch (and
@@ -789,6 +805,7 @@ class Session(Record):
         """Take a kept session for a new send: its ``-maxsecs``, ``-debug``
         and ``-pipelining``, and the caller's way of waiting."""
         self.opts = opts
+        self._wait_cap = _wait_cap(opts)
         self.debug = debug
         self.conn.reactor = reactor
         self.delivered = False
@@ -846,6 +863,10 @@ class Session(Record):
 
     def _quit_wait(self) -> float:
         return 120 if self.opts.io_timeout is None else min(120, self.opts.io_timeout)
+
+
+_WAIT_OF = operator.attrgetter("wait")
+_COMMAND_OF = operator.attrgetter("command")
 
 
 @functools.lru_cache(maxsize=256)
