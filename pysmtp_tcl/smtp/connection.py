@@ -123,24 +123,27 @@ class Connection:
         ``transport endpoint is not connected``).
     """
 
+    # What every connection starts with: class defaults (an assignment
+    # makes an instance's own), fewer stores per connection.
+    sock: Optional[socket.socket] = None
+    tls = False
+    _eof = False
+    #: (socket, poll object watching it): poll_input asks it first
+    _poller: Optional[Tuple[socket.socket, "select.poll"]] = None
+    #: a plain socket's calls may block in the kernel until this many
+    #: seconds (Reactor.kernel_budget) after _turn_at, the reactor's
+    #: last turn (time.monotonic()); then they are made with _dontwait's
+    #: flags.  0 for a non-blocking (or TLS) socket: no flags, no clock.
+    _budget = 0.0
+    _turn_at = 0.0
+    _dontwait = 0
+
     def __init__(self, reactor: Reactor, name: str = "",
                  not_connected: str = NOT_CONNECTED) -> None:
         self.reactor = reactor
         self.not_connected = not_connected
-        self.sock: Optional[socket.socket] = None
-        self.tls = False
         self._name = name
         self._buf = bytearray()
-        self._eof = False
-        #: (socket, poll object watching it): poll_input asks it first
-        self._poller: Optional[Tuple[socket.socket, "select.poll"]] = None
-        #: a plain socket's calls may block in the kernel until this many
-        #: seconds (Reactor.kernel_budget) after _turn_at, the reactor's
-        #: last turn (time.monotonic()); then they are made with _dontwait's
-        #: flags.  0 for a non-blocking (or TLS) socket: no flags, no clock.
-        self._budget = 0.0
-        self._turn_at = 0.0
-        self._dontwait = 0
 
     @property
     def name(self) -> str:

@@ -862,7 +862,7 @@ class Session(Record):
         self.conn.close()
 
     def _quit_wait(self) -> float:
-        return 120 if self.opts.io_timeout is None else min(120, self.opts.io_timeout)
+        return min(120, self._wait_cap)  # 120 s, or an account's shorter timeout
 
 
 _WAIT_OF = operator.attrgetter("wait")
@@ -939,7 +939,8 @@ def open_session(opts: SessionOptions, reactor: Reactor, debug: Optional[DebugSi
                           tls_verified=ctx is not None and (verifies(ctx) or opts.tls_fingerprint is not None))
         # -maxsecs also bounds the wait for the greeting when it is shorter
         # than tcllib's 600 s (a server that accepts and never greets).
-        greeting = session.hear(min(MAX_WAIT, opts.maxsecs) if opts.maxsecs > 0 else MAX_WAIT)
+        # (hear caps the wait at 600 s)
+        greeting = session.hear(opts.maxsecs if opts.maxsecs > 0 else MAX_WAIT)
         last = greeting
         if greeting.code != 220:
             conn.close()
