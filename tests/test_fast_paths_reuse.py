@@ -259,3 +259,49 @@ def test_initialize_shortcut_is_the_option_loop(tcl, canonical, body):
     fast = tcl.call("apply", _REPORT, ("-canonical", canonical, "-string", body))
     loop = tcl.call("apply", _REPORT, ("-string", body, "-canonical", canonical))
     assert str(fast) == str(loop)
+
+
+batch_reply = st.one_of(st.sampled_from(["250 2.1.0 Ok", "250 2.1.5 Ok", "354 go", "550 no", "421 bye", "250-a", "25"]),
+                        st.text(alphabet=st.sampled_from(list("0123456789- ok")), max_size=8))
+
+
+def _exchange_both_ways(data: bytes, n: int) -> None:
+    # exchange reads a batch's further replies inline when they are already
+    # received and nothing is shown; with -debug every reply goes through
+    # hear.  Both must give the same replies, leave the same octets unread
+    # and the session in the same state.
+    from pysmtp_tcl.smtp.dialogue import _mail_step, _rcpt_step
+
+    batch = (_mail_step("a@x.test", ()),) + tuple(_rcpt_step("r%d@x.test" % i) for i in range(n - 1))
+    results = []
+    for debug in (None, [].append):
+        server = socket.create_server(("127.0.0.1", 0))
+        conn = connection.Connection(connection.SelectorReactor())
+        conn.connect("127.0.0.1", server.getsockname()[1], 5)
+        peer, _ = server.accept()
+        server.close()
+        try:
+            peer.sendall(data)
+            peer.shutdown(socket.SHUT_WR)  # then EOF: a reply that never comes fails at once
+            s = session.Session(conn=conn, opts=session.SessionOptions(), debug=debug)
+            got = s.exchange(batch)
+            results.append(([(r.code, r.diagnostic, r.args, r.lines, r.local) for r in got],
+                            bytes(conn._buf), s.dead, s.lost))
+        finally:
+            conn.close()
+            peer.close()
+    assert results[0] == results[1]
+
+
+@settings(GATE, max_examples=60)
+@given(lines=st.lists(batch_reply, min_size=1, max_size=5), n=st.integers(2, 3))
+def test_exchange_takes_received_replies_as_hear_does(lines, n):
+    _exchange_both_ways(b"".join(line.encode("latin-1") + b"\r\n" for line in lines), n)
+
+
+def test_exchange_after_an_unusable_reply_reads_no_more():
+    # a reply of too many lines makes the stream unusable (dead) with octets
+    # still received: the rest of the batch fails, nothing more is parsed
+    from pysmtp_tcl.smtp.replies import MAX_LINES
+
+    _exchange_both_ways(b"250-x\r\n" * (MAX_LINES + 1) + b"250 ok\r\n250 ok\r\n", 2)
