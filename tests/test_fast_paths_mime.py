@@ -21,6 +21,8 @@ from pysmtp_tcl.mime.lines import LineMeter
 from pysmtp_tcl.mime.model import MimeError
 from pysmtp_tcl.smtp import commands as cmds
 
+from support.mime_refs import ref_derived
+
 GATE = settings(derandomize=True, deadline=None, max_examples=300,
                 suppress_health_check=[HealthCheck.too_slow])
 
@@ -131,17 +133,6 @@ def test_has_header_is_get_header_not_failing(has, name):
     assert e.has_header(name) is found
 
 
-def _ref_derived(e: Entity, pairs, without):
-    # Entity.derived as set_header calls (tests/test_send_memos.py)
-    c = e.shallow_copy()
-    for name in without:
-        if name in c.headers:
-            c.set_header(name, "", "delete")
-    for k, v in pairs:
-        c.set_header(k, v, "append")
-    return c
-
-
 def _outcome(fn, *args):
     try:
         c = fn(*args)
@@ -161,7 +152,7 @@ def test_derived_twice_is_set_header_each_time(pairs, without, has):
     # the second call meets names the first let through: the one-pass path
     e = Entity.create("text/plain", headers=has, string="x")
     before = e.headers.pairs()
-    expect = _outcome(_ref_derived, e, pairs, without)
+    expect = _outcome(ref_derived, e, pairs, without)
     assert _outcome(e.derived, pairs, without) == expect
     assert _outcome(e.derived, iter(pairs), tuple(without)) == expect
     assert e.headers.pairs() == before  # the caller's part is untouched
