@@ -22,7 +22,7 @@ import struct
 import sys
 import time
 
-from .replies import MAX_LINE, Reply, parse_reply
+from .replies import MAX_LINE, Reply, take_reply
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing costs every process ~4 ms
@@ -326,13 +326,7 @@ class Connection:
         """A whole reply already received, of the usual shape
         (:func:`~.replies.parse_reply`), or ``None``: never waits, never
         reads the socket."""
-        if not self._buf:
-            return None
-        got = parse_reply(self._buf)
-        if got is None:
-            return None
-        del self._buf[:got[1]]
-        return got[0]
+        return take_reply(self._buf) if self._buf else None
 
     def read_line(self, timeout: Optional[float]) -> str:
         """Next line from the server without its line end, as tcllib reads
